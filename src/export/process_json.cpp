@@ -1,0 +1,237 @@
+#include "export/process_json.hpp"
+
+#include <signal.h>
+#include <string.h>
+
+#include <charconv>
+
+#include "model/entity_id.hpp"
+#include "procfs/parse.hpp"
+#include "util/time_format.hpp"
+
+namespace pidscope {
+
+namespace {
+
+void WriteId(JsonWriter* w, std::string_view key, uint32_t id) {
+  // ECS ids are keywords (strings).
+  char buf[16];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, id);
+  w->Member(key, std::string_view(buf, end - buf));
+}
+
+void WriteUser(JsonWriter* w, std::string_view key, uint32_t uid, NameCache* names) {
+  w->Key(key).BeginObject();
+  WriteId(w, "id", uid);
+  if (names != nullptr) {
+    if (const auto& name = names->UserName(uid)) w->Member("name", *name);
+  }
+  w->EndObject();
+}
+
+void WriteGroup(JsonWriter* w, std::string_view key, uint32_t gid, NameCache* names) {
+  w->Key(key).BeginObject();
+  WriteId(w, "id", gid);
+  if (names != nullptr) {
+    if (const auto& name = names->GroupName(gid)) w->Member("name", *name);
+  }
+  w->EndObject();
+}
+
+void WriteStart(JsonWriter* w, const procfs::HostInfo& host, uint64_t start_ticks) {
+  std::string start;
+  AppendRfc3339Ns(&start, host.StartWallTimeNs(start_ticks));
+  w->Member("start", start);
+}
+
+// A related process (parent, leaders): pid always; start and entity id when the model knows it.
+void WriteRelative(JsonWriter* w, std::string_view key, int32_t pid,
+                   const ProcessJsonContext& context) {
+  w->Key(key).BeginObject();
+  w->MemberInt("pid", pid);
+  const Process* relative = context.table != nullptr ? context.table->Find(pid) : nullptr;
+  if (relative != nullptr && pid > 0) {
+    w->Member("entity_id", EntityId(*context.host, relative->key));
+    WriteStart(w, *context.host, relative->key.start_ticks);
+  }
+  w->EndObject();
+}
+
+void WriteCapabilities(JsonWriter* w, std::string_view key, uint64_t mask) {
+  w->Key(key).BeginArray();
+  for (const auto& name : CapabilityNames(mask)) w->String(name);
+  w->EndArray();
+}
+
+void WriteSignalSet(JsonWriter* w, std::string_view key, uint64_t mask) {
+  w->Key(key).BeginObject();
+  char hex[17];
+  auto [end, ec] = std::to_chars(hex, hex + 16, mask, 16);
+  std::string padded(16 - (end - hex), '0');
+  padded.append(hex, end);
+  w->Member("mask", padded);
+  w->Key("names").BeginArray();
+  for (int bit = 0; bit < 64; ++bit) {
+    if (!(mask & (uint64_t{1} << bit))) continue;
+    int signo = bit + 1;
+    const char* abbrev = signo < SIGRTMIN ? sigabbrev_np(signo) : nullptr;
+    if (abbrev != nullptr) {
+      w->String(std::string("SIG") + abbrev);
+    } else {
+      w->String("SIGRT" + std::to_string(signo - SIGRTMIN));
+    }
+  }
+  w->EndArray();
+  w->EndObject();
+}
+
+void WriteIntArray(JsonWriter* w, std::string_view key, const std::vector<int32_t>& values) {
+  w->Key(key).BeginArray();
+  for (int32_t v : values) w->Int(v);
+  w->EndArray();
+}
+
+void WriteProcessObject(JsonWriter* w, const Process& p, const ProcessJsonContext& context) {
+  const procfs::HostInfo& host = *context.host;
+  w->Key("process").BeginObject();
+  w->MemberInt("pid", p.key.pid);
+  w->MemberInt("vpid", p.ns_pid.empty() ? p.key.pid : p.ns_pid.back());
+  w->Member("entity_id", EntityId(host, p.key));
+  WriteStart(w, host, p.key.start_ticks);
+  w->Member("name", p.comm);
+  if (p.executable) w->Member("executable", *p.executable);
+  if (p.cwd) w->Member("working_directory", *p.cwd);
+  if (!p.kernel_thread && !(p.unreadable & kUnreadableCmdline)) {
+    w->Key("args").BeginArray();
+    for (std::string_view arg : procfs::SplitArgs(p.args)) w->String(arg);
+    w->EndArray();
+    w->MemberUInt("args_count", p.args_count);
+  }
+  w->MemberBool("interactive", procfs::IsTerminal(p.tty_nr));
+  if (p.tty_nr != 0) {
+    procfs::TtyDevice dev = procfs::DecodeTtyNr(p.tty_nr);
+    w->Key("tty").BeginObject();
+    w->Member("name", procfs::TtyName(p.tty_nr));
+    w->Key("char_device").BeginObject().MemberUInt("major", dev.major).MemberUInt("minor", dev.minor);
+    w->EndObject().EndObject();
+  }
+  WriteRelative(w, "parent", p.ppid, context);
+  WriteRelative(w, "group_leader", p.pgid, context);
+  WriteRelative(w, "session_leader", p.sid, context);
+  if (p.credentials_known) {
+    const Credentials& c = p.credentials;
+    WriteUser(w, "user", c.uid[1], context.names);
+    WriteGroup(w, "group", c.gid[1], context.names);
+    WriteUser(w, "real_user", c.uid[0], context.names);
+    WriteGroup(w, "real_group", c.gid[0], context.names);
+    WriteUser(w, "saved_user", c.uid[2], context.names);
+    WriteGroup(w, "saved_group", c.gid[2], context.names);
+    w->Key("supplemental_groups").BeginArray();
+    for (uint32_t gid : c.groups) {
+      w->BeginObject();
+      WriteId(w, "id", gid);
+      if (context.names != nullptr) {
+        if (const auto& name = context.names->GroupName(gid)) w->Member("name", *name);
+      }
+      w->EndObject();
+    }
+    w->EndArray();
+    w->Key("thread").BeginObject().Key("capabilities").BeginObject();
+    WriteCapabilities(w, "effective", c.cap_effective);
+    WriteCapabilities(w, "permitted", c.cap_permitted);
+    w->EndObject().EndObject();
+  }
+  w->EndObject();
+}
+
+void WritePidscopeObject(JsonWriter* w, const Process& p, const ProcessJsonContext& context) {
+  w->Key("pidscope").BeginObject();
+  w->MemberUInt("start_ticks", p.key.start_ticks);
+  w->Member("state", std::string_view(&p.state, 1));
+  w->MemberInt("threads", p.threads);
+  w->MemberBool("zombie", p.is_zombie());
+  w->MemberBool("kernel_thread", p.kernel_thread);
+  w->MemberInt("tracer_pid", p.tracer_pid);
+  w->MemberBool("args_truncated", p.args_truncated);
+  w->MemberBool("executable_deleted", p.executable_deleted);
+  w->MemberBool("container_init", p.is_namespace_init());
+  w->Key("pidns").BeginObject();
+  w->MemberInt("level", p.pidns_level());
+  if (uint64_t ino = p.ns(NsType::kPid)) w->MemberUInt("inode", ino);
+  w->EndObject();
+  WriteIntArray(w, "ns_pid", p.ns_pid);
+  WriteIntArray(w, "ns_pgid", p.ns_pgid);
+  WriteIntArray(w, "ns_sid", p.ns_sid);
+  w->Key("namespaces").BeginObject();
+  for (size_t i = 0; i < kNsNames.size(); ++i) {
+    if (p.ns_inode[i] != 0) w->MemberUInt(kNsNames[i], p.ns_inode[i]);
+  }
+  w->EndObject();
+  if (p.credentials_known) {
+    WriteUser(w, "fs_user", p.credentials.uid[3], context.names);
+    WriteGroup(w, "fs_group", p.credentials.gid[3], context.names);
+    w->Key("capabilities").BeginObject();
+    WriteCapabilities(w, "bounding", p.credentials.cap_bounding);
+    WriteCapabilities(w, "inheritable", p.credentials.cap_inheritable);
+    WriteCapabilities(w, "ambient", p.credentials.cap_ambient);
+    w->EndObject();
+  }
+  if (p.cgroups) {
+    w->Key("cgroups").BeginArray();
+    for (const Cgroup& cg : *p.cgroups) {
+      w->BeginObject()
+          .MemberUInt("hierarchy_id", cg.hierarchy_id)
+          .Member("controllers", cg.controllers)
+          .Member("path", cg.path)
+          .EndObject();
+    }
+    w->EndArray();
+  }
+  if (!(p.unreadable & kUnreadableStatus)) {
+    w->Key("signals").BeginObject();
+    WriteSignalSet(w, "blocked", p.sig_blocked);
+    WriteSignalSet(w, "ignored", p.sig_ignored);
+    WriteSignalSet(w, "caught", p.sig_caught);
+    w->EndObject();
+  }
+  if (p.unreadable != 0) {
+    static constexpr std::pair<uint16_t, const char*> kParts[] = {
+        {kUnreadableStatus, "status"}, {kUnreadableCmdline, "cmdline"}, {kUnreadableExe, "exe"},
+        {kUnreadableCwd, "cwd"},       {kUnreadableCgroup, "cgroup"},   {kUnreadableNs, "ns"}};
+    w->Key("unreadable").BeginArray();
+    for (auto [bit, name] : kParts) {
+      if (p.unreadable & bit) w->String(name);
+    }
+    w->EndArray();
+  }
+  w->EndObject();
+}
+
+}  // namespace
+
+void WriteProcessDocument(JsonWriter* w, const Process& process,
+                          const ProcessJsonContext& context) {
+  w->BeginObject();
+  w->Key("host").BeginObject();
+  w->Key("boot").BeginObject().Member("id", context.host->boot_id).EndObject();
+  w->MemberUInt("pid_ns_ino", context.host->host_pidns_inode);
+  w->EndObject();
+  WriteProcessObject(w, process, context);
+  WritePidscopeObject(w, process, context);
+  w->EndObject();
+}
+
+void WriteSnapshotJson(std::string* out, const ProcessTable& table,
+                       const ProcessJsonContext& context) {
+  out->push_back('[');
+  bool first = true;
+  for (const Process* process : table.SortedByPid()) {
+    out->append(first ? "\n" : ",\n");
+    first = false;
+    JsonWriter w(out);
+    WriteProcessDocument(&w, *process, context);
+  }
+  out->append(first ? "]\n" : "\n]\n");
+}
+
+}  // namespace pidscope

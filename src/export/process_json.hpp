@@ -1,0 +1,26 @@
+// The JSON contract for one process: ECS field names as nested objects (process.*, host.*),
+// pidscope.* for what ECS lacks. Documented field by field in README.md ("JSON fields").
+#pragma once
+
+#include "model/process.hpp"
+#include "model/process_table.hpp"
+#include "procfs/host.hpp"
+#include "resolve/names.hpp"
+#include "util/json_writer.hpp"
+
+namespace pidscope {
+
+struct ProcessJsonContext {
+  const procfs::HostInfo* host = nullptr;
+  const ProcessTable* table = nullptr;  // for the start and entity id of parents and leaders
+  NameCache* names = nullptr;           // user and group names; null to leave them out
+};
+
+// Writes {"host": {...}, "process": {...}, "pidscope": {...}} for `process`.
+void WriteProcessDocument(JsonWriter* w, const Process& process, const ProcessJsonContext& context);
+
+// Writes the whole table as a JSON array of process documents, sorted by PID, one per line.
+void WriteSnapshotJson(std::string* out, const ProcessTable& table,
+                       const ProcessJsonContext& context);
+
+}  // namespace pidscope

@@ -1,0 +1,236 @@
+#include "procfs/reader.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <string_view>
+
+#include "procfs/parse.hpp"
+
+namespace pidscope::procfs {
+
+namespace {
+
+constexpr uint32_t kPfKthread = 0x00200000;  // include/linux/sched.h
+constexpr std::string_view kDeletedSuffix = " (deleted)";
+constexpr size_t kInitialBuffer = 4096;
+
+// The namespace links, in NsType order.
+constexpr const char* kNsLinks[] = {"ns/pid", "ns/mnt", "ns/net",    "ns/user",
+                                    "ns/uts", "ns/ipc", "ns/cgroup", "ns/time"};
+
+
+CgroupSet ToCgroupSet(std::string_view text) {
+  CgroupSet set;
+  for (auto& entry : ParseCgroup(text)) {
+    set.push_back(Cgroup{entry.hierarchy_id, std::move(entry.controllers), std::move(entry.path)});
+  }
+  return set;
+}
+
+}  // namespace
+
+Result<ProcReader> ProcReader::Open(const std::string& proc_root, ReadOptions options) {
+  UniqueFd fd(open(proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return Error::FromErrno("open " + proc_root);
+  ProcReader reader(std::move(fd), options);
+  reader.buffer_.resize(kInitialBuffer);
+  return reader;
+}
+
+Result<std::vector<int32_t>> ProcReader::ListPids() const {
+  int fd = openat(proc_fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Error::FromErrno("open /proc");
+  DIR* dir = fdopendir(fd);
+  if (dir == nullptr) {
+    close(fd);
+    return Error::FromErrno("fdopendir /proc");
+  }
+  std::unique_ptr<DIR, int (*)(DIR*)> owner(dir, closedir);
+  std::vector<int32_t> pids;
+  while (dirent* entry = readdir(dir)) {
+    const char* name = entry->d_name;
+    if (name[0] < '1' || name[0] > '9') continue;
+    int32_t pid = 0;
+    auto [end, ec] = std::from_chars(name, name + strlen(name), pid);
+    if (ec == std::errc{} && *end == '\0') pids.push_back(pid);
+  }
+  std::sort(pids.begin(), pids.end());
+  return pids;
+}
+
+int ProcReader::Slurp(int dir_fd, const char* name) {
+  UniqueFd fd(openat(dir_fd, name, O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno;
+  size_t len = 0;
+  while (true) {
+    if (len == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+    ssize_t n = read(fd.get(), buffer_.data() + len, buffer_.size() - len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) break;
+    len += static_cast<size_t>(n);
+  }
+  length_ = len;
+  return 0;
+}
+
+int ProcReader::SlurpBounded(int dir_fd, const char* name, size_t limit) {
+  UniqueFd fd(openat(dir_fd, name, O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno;
+  if (buffer_.size() < limit) buffer_.resize(limit);
+  size_t len = 0;
+  while (len < limit) {
+    ssize_t n = read(fd.get(), buffer_.data() + len, limit - len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) break;
+    len += static_cast<size_t>(n);
+  }
+  length_ = len;
+  return 0;
+}
+
+int ProcReader::ReadLink(int dir_fd, const char* name) {
+  while (true) {
+    ssize_t n = readlinkat(dir_fd, name, buffer_.data(), buffer_.size());
+    if (n < 0) return errno;
+    if (static_cast<size_t>(n) < buffer_.size()) {
+      length_ = static_cast<size_t>(n);
+      return 0;
+    }
+    buffer_.resize(buffer_.size() * 2);  // possibly truncated: retry with room to spare
+  }
+}
+
+void ProcReader::ReadNamespaces(int dir_fd, Process* p, bool flag_failures) {
+  bool any_failed = false;
+  for (size_t i = 0; i < std::size(kNsLinks); ++i) {
+    // The link text "pid:[4026531836]" carries the inode; it is cheaper than stat().
+    if (ReadLink(dir_fd, kNsLinks[i]) != 0) {
+      any_failed = true;
+      continue;
+    }
+    if (auto inode = ParseNsLink(view())) p->ns_inode[i] = *inode;
+  }
+  if (any_failed && flag_failures) p->unreadable |= kUnreadableNs;
+}
+
+std::optional<Process> ProcReader::Read(int32_t pid) {
+  char dir_name[16];
+  auto [end, ec] = std::to_chars(dir_name, dir_name + sizeof dir_name - 1, pid);
+  *end = '\0';
+  UniqueFd dir(openat(proc_fd_.get(), dir_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return std::nullopt;  // gone before we looked: not an error
+
+  if (Slurp(dir.get(), "stat") != 0) return std::nullopt;
+  auto stat = ParseStat(view());
+  if (!stat) return std::nullopt;
+
+  Process p;
+  p.key = ProcessKey{stat->pid, stat->start_ticks};
+  p.ppid = stat->ppid;
+  p.pgid = stat->pgrp;
+  p.sid = stat->session;
+  p.tpgid = stat->tpgid;
+  p.tty_nr = stat->tty_nr;
+  p.threads = stat->num_threads;
+  p.kernel_flags = stat->flags;
+  p.state = stat->state;
+  p.kernel_thread = (stat->flags & kPfKthread) != 0;
+  p.comm = std::move(stat->comm);
+
+  if (Slurp(dir.get(), "status") == 0) {
+    StatusFields status = ParseStatus(view());
+    p.tracer_pid = status.tracer_pid;
+    if (status.threads > 0) p.threads = status.threads;
+    if (status.has_ids) {
+      p.credentials_known = true;
+      p.credentials.uid = status.uid;
+      p.credentials.gid = status.gid;
+      p.credentials.groups = std::move(status.groups);
+    }
+    p.credentials.cap_effective = status.cap_effective;
+    p.credentials.cap_permitted = status.cap_permitted;
+    p.credentials.cap_bounding = status.cap_bounding;
+    p.credentials.cap_inheritable = status.cap_inheritable;
+    p.credentials.cap_ambient = status.cap_ambient;
+    p.ns_pid = std::move(status.ns_pid);
+    p.ns_pgid = std::move(status.ns_pgid);
+    p.ns_sid = std::move(status.ns_sid);
+    p.sig_blocked = status.sig_blocked;
+    p.sig_ignored = status.sig_ignored;
+    p.sig_caught = status.sig_caught;
+    if (status.kthread) p.kernel_thread = *status.kthread;
+  } else {
+    p.unreadable |= kUnreadableStatus;
+  }
+  if (p.ns_pid.empty()) p.ns_pid.push_back(pid);  // kernels before 4.1 have no NSpid
+
+  bool userspace = !p.kernel_thread;
+  if (userspace) {
+    // One byte past the limit tells a command line that was cut from one that fit.
+    if (SlurpBounded(dir.get(), "cmdline", options_.max_args_bytes + 1) == 0) {
+      Args args = ParseCmdline(view(), options_.max_args_bytes);
+      p.args = std::move(args.raw);
+      p.args_count = static_cast<uint32_t>(args.count);
+      p.args_truncated = args.truncated;
+    } else {
+      p.unreadable |= kUnreadableCmdline;
+    }
+    if (ReadLink(dir.get(), "exe") == 0) {
+      std::string_view exe = view();
+      if (exe.ends_with(kDeletedSuffix)) {
+        p.executable_deleted = true;
+        exe.remove_suffix(kDeletedSuffix.size());
+      }
+      p.executable = paths_.Get(exe, [](std::string_view s) { return std::string(s); });
+    } else if (!p.is_zombie()) {
+      p.unreadable |= kUnreadableExe;
+    }
+    if (ReadLink(dir.get(), "cwd") == 0) {
+      p.cwd = paths_.Get(view(), [](std::string_view s) { return std::string(s); });
+    } else if (!p.is_zombie()) {
+      p.unreadable |= kUnreadableCwd;
+    }
+  }
+  if (Slurp(dir.get(), "cgroup") == 0) {
+    p.cgroups = cgroup_sets_.Get(view(), ToCgroupSet);
+  } else {
+    p.unreadable |= kUnreadableCgroup;
+  }
+  // A zombie has released its namespaces: what is left is not a failure.
+  ReadNamespaces(dir.get(), &p, /*flag_failures=*/!p.is_zombie());
+
+  if (p.unreadable != 0) {
+    // Something failed: tell "this file is not for us" from "the process is gone (or its PID
+    // was reused) while we read", which must drop the record.
+    if (Slurp(dir.get(), "stat") != 0) return std::nullopt;
+    auto again = ParseStat(view());
+    if (!again || again->start_ticks != p.key.start_ticks) return std::nullopt;
+  }
+  return p;
+}
+
+Result<std::vector<Process>> ReadAllProcesses(const std::string& proc_root, ReadOptions options) {
+  auto reader = ProcReader::Open(proc_root, options);
+  if (!reader) return reader.error();
+  auto pids = reader->ListPids();
+  if (!pids) return pids.error();
+  std::vector<Process> processes;
+  processes.reserve(pids->size());
+  for (int32_t pid : *pids) {
+    if (auto p = reader->Read(pid)) processes.push_back(std::move(*p));
+  }
+  return processes;
+}
+
+}  // namespace pidscope::procfs
