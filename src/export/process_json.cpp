@@ -91,9 +91,11 @@ void WriteIntArray(JsonWriter* w, std::string_view key, const std::vector<int32_
   w->EndArray();
 }
 
-void WriteProcessObject(JsonWriter* w, const Process& p, const ProcessJsonContext& context) {
+// The ECS process fields of `p` into the object being written. The parent is a stub (pid, start,
+// entity id) unless `full_parent`, as events want it.
+void WriteProcessFields(JsonWriter* w, const Process& p, const ProcessJsonContext& context,
+                        bool full_parent) {
   const procfs::HostInfo& host = *context.host;
-  w->Key("process").BeginObject();
   w->MemberInt("pid", p.key.pid);
   w->MemberInt("vpid", p.ns_pid.empty() ? p.key.pid : p.ns_pid.back());
   w->Member("entity_id", EntityId(host, p.key));
@@ -115,7 +117,14 @@ void WriteProcessObject(JsonWriter* w, const Process& p, const ProcessJsonContex
     w->Key("char_device").BeginObject().MemberUInt("major", dev.major).MemberUInt("minor", dev.minor);
     w->EndObject().EndObject();
   }
-  WriteRelative(w, "parent", p.ppid, context);
+  const Process* parent = context.table != nullptr ? context.table->Find(p.ppid) : nullptr;
+  if (full_parent && parent != nullptr && p.ppid > 0) {
+    w->Key("parent").BeginObject();
+    WriteProcessFields(w, *parent, context, false);
+    w->EndObject();
+  } else {
+    WriteRelative(w, "parent", p.ppid, context);
+  }
   WriteRelative(w, "group_leader", p.pgid, context);
   WriteRelative(w, "session_leader", p.sid, context);
   if (p.credentials_known) {
@@ -141,11 +150,24 @@ void WriteProcessObject(JsonWriter* w, const Process& p, const ProcessJsonContex
     WriteCapabilities(w, "permitted", c.cap_permitted);
     w->EndObject().EndObject();
   }
+  if (p.exited) {
+    if (p.exit_code >= 0) w->MemberInt("exit_code", p.exit_code);
+    if (p.exit_boot_ns != 0) {
+      std::string end;
+      AppendRfc3339Ns(&end, host.boot_wall_time_ns + static_cast<int64_t>(p.exit_boot_ns));
+      w->Member("end", end);
+    }
+  }
+}
+
+void WriteProcessObject(JsonWriter* w, const Process& p, const ProcessJsonContext& context,
+                        bool full_parent) {
+  w->Key("process").BeginObject();
+  WriteProcessFields(w, p, context, full_parent);
   w->EndObject();
 }
 
-void WritePidscopeObject(JsonWriter* w, const Process& p, const ProcessJsonContext& context) {
-  w->Key("pidscope").BeginObject();
+void WritePidscopeFields(JsonWriter* w, const Process& p, const ProcessJsonContext& context) {
   w->MemberUInt("start_ticks", p.key.start_ticks);
   w->Member("state", std::string_view(&p.state, 1));
   w->MemberInt("threads", p.threads);
@@ -204,7 +226,27 @@ void WritePidscopeObject(JsonWriter* w, const Process& p, const ProcessJsonConte
     }
     w->EndArray();
   }
-  w->EndObject();
+  // Live-model state: what only events tell.
+  w->MemberBool("orphan", p.is_orphan());
+  if (p.is_orphan()) {
+    w->Member("reaper_kind", ReaperKindName(p.reaper_kind));
+    w->MemberInt("original_ppid", p.original_ppid);
+  }
+  w->Key("subreaper");
+  if (p.subreaper == Tristate::kUnknown) {
+    w->Null();
+  } else {
+    w->Bool(p.subreaper == Tristate::kYes);
+  }
+  if (p.exited) {
+    w->MemberInt("exit_signal", p.exit_signal);
+    w->MemberBool("core_dumped", p.core_dumped);
+    if (context.now_boot_ns > p.exit_boot_ns && p.exit_boot_ns != 0) {
+      w->MemberUInt("zombie_age_ms", (context.now_boot_ns - p.exit_boot_ns) / 1'000'000);
+    }
+  }
+  if (p.exec_count > 0) w->MemberUInt("exec_count", p.exec_count);
+  if (p.cgroup_id != 0) w->MemberUInt("cgroup_id", p.cgroup_id);
 }
 
 }  // namespace
@@ -216,8 +258,85 @@ void WriteProcessDocument(JsonWriter* w, const Process& process,
   w->Key("boot").BeginObject().Member("id", context.host->boot_id).EndObject();
   w->MemberUInt("pid_ns_ino", context.host->host_pidns_inode);
   w->EndObject();
-  WriteProcessObject(w, process, context);
-  WritePidscopeObject(w, process, context);
+  WriteProcessObject(w, process, context, false);
+  w->Key("pidscope").BeginObject();
+  WritePidscopeFields(w, process, context);
+  w->EndObject();
+  w->EndObject();
+}
+
+namespace {
+
+// ECS event.type for each action.
+const char* EventType(EventAction action) {
+  switch (action) {
+    case EventAction::kFork: return "start";
+    case EventAction::kExec: return "start";
+    case EventAction::kExit: return "end";
+    case EventAction::kReap: return "end";
+    default: return "change";
+  }
+}
+
+}  // namespace
+
+void WriteEventDocument(JsonWriter* w, const Event& event, const ProcessJsonContext& context) {
+  const Process* process = context.table != nullptr ? context.table->Find(event.pid) : nullptr;
+  if (process != nullptr && event.start_ticks != 0 && process->key.start_ticks != event.start_ticks) {
+    process = nullptr;
+  }
+  w->BeginObject();
+  std::string timestamp;
+  int64_t boot_ns = event.timestamp_ns != 0 ? static_cast<int64_t>(event.timestamp_ns)
+                                            : static_cast<int64_t>(context.now_boot_ns);
+  AppendRfc3339Ns(&timestamp, context.host->boot_wall_time_ns + boot_ns);
+  w->Member("@timestamp", timestamp);
+  w->Key("event").BeginObject();
+  w->Member("action", ActionName(event.action));
+  w->Member("kind", "event");
+  w->Key("category").BeginArray().String("process").EndArray();
+  w->Key("type").BeginArray().String(EventType(event.action)).EndArray();
+  w->Member("dataset", "pidscope.process");
+  w->EndObject();
+  w->Key("host").BeginObject();
+  w->Key("boot").BeginObject().Member("id", context.host->boot_id).EndObject();
+  w->MemberUInt("pid_ns_ino", context.host->host_pidns_inode);
+  w->EndObject();
+  if (process != nullptr) {
+    WriteProcessObject(w, *process, context, true);
+  } else {
+    w->Key("process").BeginObject().MemberInt("pid", event.pid).EndObject();
+  }
+  w->Key("pidscope").BeginObject();
+  if (process != nullptr) WritePidscopeFields(w, *process, context);
+  w->Key("event").BeginObject();
+  w->Member("source", EventSourceName(event.source));
+  w->MemberInt("tid", event.tid);
+  switch (event.action) {
+    case EventAction::kExec:
+      if (event.old_tid != 0 && event.old_tid != event.pid) w->MemberInt("old_tid", event.old_tid);
+      break;
+    case EventAction::kExit:
+      w->MemberInt("exit_code", event.exit_code);
+      w->MemberInt("exit_signal", event.exit_signal);
+      w->MemberBool("core_dumped", event.core_dumped);
+      break;
+    case EventAction::kReparent:
+      w->MemberInt("old_ppid", event.old_ppid);
+      w->MemberInt("new_ppid", event.ppid);
+      w->Member("reaper_kind", ReaperKindName(static_cast<ReaperKind>(event.reaper_kind)));
+      break;
+    case EventAction::kSetpgid:
+      w->MemberInt("pgid", event.pgid);
+      break;
+    case EventAction::kSubreaper:
+      w->MemberBool("subreaper", event.subreaper);
+      break;
+    default:
+      break;
+  }
+  w->EndObject();
+  w->EndObject();
   w->EndObject();
 }
 

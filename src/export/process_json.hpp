@@ -6,6 +6,7 @@
 #include "model/process_table.hpp"
 #include "procfs/host.hpp"
 #include "resolve/names.hpp"
+#include "source/event.hpp"
 #include "util/json_writer.hpp"
 
 namespace pidscope {
@@ -14,10 +15,16 @@ struct ProcessJsonContext {
   const procfs::HostInfo* host = nullptr;
   const ProcessTable* table = nullptr;  // for the start and entity id of parents and leaders
   NameCache* names = nullptr;           // user and group names; null to leave them out
+  uint64_t now_boot_ns = 0;             // CLOCK_BOOTTIME now, for ages; 0 to leave them out
 };
 
 // Writes {"host": {...}, "process": {...}, "pidscope": {...}} for `process`.
 void WriteProcessDocument(JsonWriter* w, const Process& process, const ProcessJsonContext& context);
+
+// Writes one event as an ECS document: @timestamp, event.*, host.*, the process with its full
+// parent, pidscope.* (with pidscope.event.* for action-specific details). Call it after the model
+// applied the event (for a reap: before), so `context.table` holds the process.
+void WriteEventDocument(JsonWriter* w, const Event& event, const ProcessJsonContext& context);
 
 // Writes the whole table as a JSON array of process documents, sorted by PID, one per line.
 void WriteSnapshotJson(std::string* out, const ProcessTable& table,

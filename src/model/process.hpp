@@ -60,6 +60,14 @@ enum Unreadable : uint16_t {
   kUnreadableNs = 1 << 5,
 };
 
+// Who adopted an orphan, in the kernel's order of preference (kernel/exit.c find_new_reaper).
+enum class ReaperKind : uint8_t { kNone, kThread, kSubreaper, kPidnsInit, kInit, kUnknown };
+const char* ReaperKindName(ReaperKind kind);
+
+// Sub-reaper state: procfs cannot show it, so processes that existed before pidscope started are
+// unknown until their next prctl (or the BPF task iterator tells).
+enum class Tristate : uint8_t { kUnknown, kNo, kYes };
+
 struct Process {
   ProcessKey key;
   int32_t ppid = 0;
@@ -95,6 +103,22 @@ struct Process {
   uint64_t sig_ignored = 0;
   uint64_t sig_caught = 0;
 
+  // Live-model state (events).
+  int32_t parent_tid = 0;      // the thread that forked us, when seen (0 unknown)
+  int32_t original_ppid = 0;   // the parent before the first reparenting
+  ReaperKind reaper_kind = ReaperKind::kNone;  // kNone: not an orphan
+  Tristate subreaper = Tristate::kUnknown;
+  bool needs_refresh = false;  // built from an event alone: procfs should fill the rest
+  bool exited = false;         // exit seen: a zombie until reaped
+  bool core_dumped = false;
+  int32_t exit_code = -1;      // exit status, -1 when killed by a signal or not exited
+  int32_t exit_signal = 0;
+  uint64_t exit_boot_ns = 0;   // CLOCK_BOOTTIME ns of the exit (zombie age)
+  uint32_t exec_count = 0;     // execs seen since pidscope started watching
+  uint64_t cgroup_id = 0;      // cgroup v2 id from BPF (0 unknown)
+
+  bool is_orphan() const { return reaper_kind != ReaperKind::kNone; }
+
   uint64_t ns(NsType type) const { return ns_inode[static_cast<size_t>(type)]; }
   // Depth of the process's PID namespace below the host's (0 on the host).
   int pidns_level() const { return ns_pid.empty() ? 0 : static_cast<int>(ns_pid.size()) - 1; }
@@ -102,7 +126,7 @@ struct Process {
   bool is_namespace_init() const { return ns_pid.size() > 1 && ns_pid.back() == 1; }
   // A thread-group leader that exited while other threads live also shows 'Z': only a group
   // with no live thread left is a zombie.
-  bool is_zombie() const { return state == 'Z' && threads <= 1; }
+  bool is_zombie() const { return exited || (state == 'Z' && threads <= 1); }
 };
 
 }  // namespace pidscope

@@ -1,33 +1,116 @@
 #include "model/process_table.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <unordered_set>
 
 namespace pidscope {
+
+namespace {
+
+constexpr size_t kMaxSpareNodes = 4096;
+
+ReaperKind ClassifyReaper(const Process& reaper) {
+  if (reaper.pidns_level() == 0 && reaper.key.pid == 1) return ReaperKind::kInit;
+  if (reaper.is_namespace_init()) return ReaperKind::kPidnsInit;
+  return ReaperKind::kSubreaper;
+}
+
+// What only events can tell survives a refresh from procfs of the same process.
+void KeepLiveState(const Process& old, Process* fresh) {
+  fresh->parent_tid = old.parent_tid;
+  fresh->original_ppid = old.original_ppid;
+  fresh->reaper_kind = old.reaper_kind;
+  if (fresh->subreaper == Tristate::kUnknown) fresh->subreaper = old.subreaper;
+  fresh->exec_count = old.exec_count;
+  if (fresh->cgroup_id == 0) fresh->cgroup_id = old.cgroup_id;
+  if (old.exited) {
+    fresh->exited = true;
+    fresh->exit_code = old.exit_code;
+    fresh->exit_signal = old.exit_signal;
+    fresh->core_dumped = old.core_dumped;
+    fresh->exit_boot_ns = old.exit_boot_ns;
+  }
+}
+
+}  // namespace
+
+const char* ReaperKindName(ReaperKind kind) {
+  switch (kind) {
+    case ReaperKind::kNone: return "none";
+    case ReaperKind::kThread: return "thread";
+    case ReaperKind::kSubreaper: return "subreaper";
+    case ReaperKind::kPidnsInit: return "pidns_init";
+    case ReaperKind::kInit: return "init";
+    case ReaperKind::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
 
 void ProcessTable::Bootstrap(std::vector<Process> processes) {
   by_pid_.clear();
   children_.clear();
+  pidns_init_.clear();
+  zombies_ = orphans_ = subreapers_ = 0;
   by_pid_.reserve(processes.size());
   for (auto& process : processes) Upsert(std::move(process));
+}
+
+void ProcessTable::Index(const Process& p) {
+  children_[p.ppid].push_back(p.key.pid);
+  if (p.is_zombie()) ++zombies_;
+  if (p.is_orphan()) ++orphans_;
+  if (p.subreaper == Tristate::kYes) ++subreapers_;
+  if (p.is_namespace_init() && p.ns(NsType::kPid) != 0) pidns_init_[p.ns(NsType::kPid)] = p.key.pid;
+}
+
+void ProcessTable::Unindex(const Process& p) {
+  if (auto it = children_.find(p.ppid); it != children_.end()) std::erase(it->second, p.key.pid);
+  if (p.is_zombie()) --zombies_;
+  if (p.is_orphan()) --orphans_;
+  if (p.subreaper == Tristate::kYes) --subreapers_;
+  if (p.is_namespace_init()) {
+    auto it = pidns_init_.find(p.ns(NsType::kPid));
+    if (it != pidns_init_.end() && it->second == p.key.pid) pidns_init_.erase(it);
+  }
+}
+
+void ProcessTable::SetParent(Process* process, int32_t ppid) {
+  if (auto it = children_.find(process->ppid); it != children_.end()) {
+    std::erase(it->second, process->key.pid);
+  }
+  process->ppid = ppid;
+  children_[ppid].push_back(process->key.pid);
 }
 
 void ProcessTable::Upsert(Process process) {
   auto it = by_pid_.find(process.key.pid);
   if (it != by_pid_.end()) {
-    UnlinkChild(it->second);
+    Unindex(it->second);
+    if (it->second.key == process.key) KeepLiveState(it->second, &process);
     it->second = std::move(process);
   } else {
     it = by_pid_.emplace(process.key.pid, std::move(process)).first;
   }
-  LinkChild(it->second);
+  Index(it->second);
+}
+
+void ProcessTable::RemoveRecord(Map::iterator it) {
+  Unindex(it->second);
+  auto node = by_pid_.extract(it);
+  if (spare_nodes_.size() < kMaxSpareNodes) spare_nodes_.push_back(std::move(node));
 }
 
 bool ProcessTable::Remove(const ProcessKey& key) {
   auto it = by_pid_.find(key.pid);
   if (it == by_pid_.end() || it->second.key != key) return false;
-  UnlinkChild(it->second);
-  by_pid_.erase(it);
+  RemoveRecord(it);
   return true;
+}
+
+Process* ProcessTable::FindMutable(int32_t pid) {
+  auto it = by_pid_.find(pid);
+  return it == by_pid_.end() ? nullptr : &it->second;
 }
 
 const Process* ProcessTable::Find(int32_t pid) const {
@@ -48,6 +131,11 @@ std::vector<int32_t> ProcessTable::Children(int32_t pid) const {
   return children;
 }
 
+const Process* ProcessTable::NamespaceInit(uint64_t pidns_inode) const {
+  auto it = pidns_init_.find(pidns_inode);
+  return it == pidns_init_.end() ? nullptr : Find(it->second);
+}
+
 std::vector<const Process*> ProcessTable::SortedByPid() const {
   std::vector<const Process*> sorted;
   sorted.reserve(by_pid_.size());
@@ -57,15 +145,367 @@ std::vector<const Process*> ProcessTable::SortedByPid() const {
   return sorted;
 }
 
-void ProcessTable::LinkChild(const Process& process) {
-  children_[process.ppid].push_back(process.key.pid);
+std::vector<int32_t> ProcessTable::TakeRefreshRequests() {
+  std::vector<int32_t> out;
+  out.swap(refresh_requests_);
+  return out;
 }
 
-void ProcessTable::UnlinkChild(const Process& process) {
-  auto it = children_.find(process.ppid);
+Process* ProcessTable::Target(const Event& event) {
+  Process* process = FindMutable(event.pid);
+  if (process == nullptr) return nullptr;
+  if (event.start_ticks != 0 && process->key.start_ticks != event.start_ticks) return nullptr;
+  return process;
+}
+
+void ProcessTable::Apply(const Event& event, std::vector<Event>* derived) {
+  ++stats_.events_applied;
+  if (event.action == EventAction::kFork) {
+    ApplyFork(event);
+    return;
+  }
+  if (event.action == EventAction::kReparent) return;  // derived by us, nothing to apply
+  Process* p = Target(event);
+  if (p == nullptr) {
+    ++stats_.unknown_process;
+    return;
+  }
+  // Every event carries the kernel's current parent: check the model's prediction.
+  if (event.ppid >= 0 && event.ppid != p->ppid && event.action != EventAction::kReap) {
+    ++stats_.parent_corrections;
+    const Process* old_parent = Find(p->ppid);
+    bool parent_gone = old_parent == nullptr || old_parent->exited;
+    int32_t old_ppid = p->ppid;
+    SetParent(p, event.ppid);
+    if (parent_gone && !p->is_orphan()) {
+      const Process* reaper = Find(event.ppid);
+      Unindex(*p);
+      p->original_ppid = old_ppid;
+      p->reaper_kind = reaper != nullptr ? ClassifyReaper(*reaper) : ReaperKind::kUnknown;
+      Index(*p);
+    }
+  }
+  switch (event.action) {
+    case EventAction::kExec:
+      ApplyExec(event, p);
+      break;
+    case EventAction::kExit:
+      ApplyExit(event, p, derived);
+      break;
+    case EventAction::kThreadExit:
+      ApplyThreadExit(event, p, derived);
+      break;
+    case EventAction::kReap: {
+      auto it = by_pid_.find(p->key.pid);
+      RemoveRecord(it);
+      break;
+    }
+    case EventAction::kSetsid:
+      p->sid = p->key.pid;
+      p->pgid = p->key.pid;
+      p->ns_sid.assign(p->ns_pid.begin(), p->ns_pid.end());
+      p->ns_pgid.assign(p->ns_pid.begin(), p->ns_pid.end());
+      p->tty_nr = 0;  // a new session has no controlling terminal
+      p->tpgid = -1;
+      break;
+    case EventAction::kSetpgid: {
+      p->pgid = event.pgid;
+      const Process* leader = Find(event.pgid);
+      if (leader != nullptr && leader->ns_pid.size() >= p->ns_pid.size()) {
+        p->ns_pgid.assign(leader->ns_pid.begin(), leader->ns_pid.begin() + p->ns_pid.size());
+      } else {
+        p->ns_pgid.assign(p->ns_pid.size(), 0);
+        if (!p->ns_pgid.empty()) p->ns_pgid[0] = event.pgid;
+      }
+      break;
+    }
+    case EventAction::kCredChange:
+      if (event.creds_known) {
+        p->credentials_known = true;
+        p->credentials.uid = event.uid;
+        p->credentials.gid = event.gid;
+        p->credentials.cap_effective = event.cap_effective;
+        p->credentials.cap_permitted = event.cap_permitted;
+      } else {
+        p->needs_refresh = true;
+        refresh_requests_.push_back(p->key.pid);
+      }
+      break;
+    case EventAction::kSubreaper:
+      Unindex(*p);
+      p->subreaper = event.subreaper ? Tristate::kYes : Tristate::kNo;
+      Index(*p);
+      break;
+    case EventAction::kComm:
+      p->comm.assign(event.comm.data(), strnlen(event.comm.data(), event.comm.size()));
+      break;
+    case EventAction::kFork:
+    case EventAction::kReparent:
+      break;
+  }
+}
+
+void ProcessTable::ApplyFork(const Event& e) {
+  auto it = by_pid_.find(e.pid);
+  if (it != by_pid_.end()) {
+    if (e.start_ticks == 0 || it->second.key.start_ticks == e.start_ticks) {
+      ++stats_.duplicates;  // the snapshot already holds it
+      return;
+    }
+    ++stats_.pid_reuse;  // the old holder's reap was missed: it is gone
+    RemoveRecord(it);
+  }
+  Map::node_type node;
+  if (!spare_nodes_.empty()) {
+    node = std::move(spare_nodes_.back());
+    spare_nodes_.pop_back();
+    node.key() = e.pid;
+  } else {
+    Map scratch;
+    scratch.emplace(e.pid, Process{});
+    node = scratch.extract(scratch.begin());
+  }
+  Process& p = node.mapped();
+  int32_t ppid = e.ppid >= 0 ? e.ppid : 0;
+  const Process* parent = Find(ppid);
+  size_t levels = e.pidns_known ? std::min<size_t>(e.pidns_level + 1, kMaxPidnsLevels) : 1;
+
+  p.key = ProcessKey{e.pid, e.start_ticks};
+  p.ppid = ppid;
+  p.parent_tid = e.parent_tid;
+  p.original_ppid = ppid;
+  p.reaper_kind = ReaperKind::kNone;
+  p.subreaper = Tristate::kNo;  // is_child_subreaper is not inherited across fork
+  p.exited = false;
+  p.core_dumped = false;
+  p.exit_code = -1;
+  p.exit_signal = 0;
+  p.exit_boot_ns = 0;
+  p.exec_count = 0;
+  p.state = 'R';
+  p.threads = 1;
+  p.tracer_pid = 0;
+  p.kernel_thread = false;
+  p.unreadable = 0;
+  p.ns_pid.assign(e.ns_pids.begin(), e.ns_pids.begin() + levels);
+  if (!e.pidns_known) p.ns_pid.assign(1, e.pid);
+  if (parent != nullptr) {
+    // A fork copies the parent: program, credentials, namespaces, session, signal dispositions.
+    p.pgid = parent->pgid;
+    p.sid = parent->sid;
+    p.tpgid = parent->tpgid;
+    p.tty_nr = parent->tty_nr;
+    p.kernel_flags = 0;
+    p.executable_deleted = parent->executable_deleted;
+    p.args_truncated = parent->args_truncated;
+    p.credentials_known = parent->credentials_known;
+    p.comm.assign(parent->comm);
+    p.executable = parent->executable;
+    p.cwd = parent->cwd;
+    p.args.assign(parent->args);
+    p.args_count = parent->args_count;
+    p.credentials.uid = parent->credentials.uid;
+    p.credentials.gid = parent->credentials.gid;
+    p.credentials.groups.assign(parent->credentials.groups.begin(),
+                                parent->credentials.groups.end());
+    p.credentials.cap_effective = parent->credentials.cap_effective;
+    p.credentials.cap_permitted = parent->credentials.cap_permitted;
+    p.credentials.cap_bounding = parent->credentials.cap_bounding;
+    p.credentials.cap_inheritable = parent->credentials.cap_inheritable;
+    p.credentials.cap_ambient = parent->credentials.cap_ambient;
+    p.ns_inode = parent->ns_inode;
+    p.ns_pgid.assign(parent->ns_pgid.begin(), parent->ns_pgid.end());
+    p.ns_sid.assign(parent->ns_sid.begin(), parent->ns_sid.end());
+    p.ns_pgid.resize(p.ns_pid.size(), 0);  // leaders in outer namespaces are invisible inside
+    p.ns_sid.resize(p.ns_pid.size(), 0);
+    p.cgroups = parent->cgroups;
+    p.cgroup_id = parent->cgroup_id;
+    p.sig_blocked = parent->sig_blocked;
+    p.sig_ignored = parent->sig_ignored;
+    p.sig_caught = parent->sig_caught;
+    // A new PID namespace usually comes with other new namespaces (clone flags we do not see).
+    bool new_pidns = e.pidns_known && e.pidns_inode != parent->ns(NsType::kPid);
+    p.needs_refresh = new_pidns;
+  } else {
+    p.pgid = p.sid = p.tpgid = 0;
+    p.tty_nr = 0;
+    p.credentials_known = false;
+    p.credentials = Credentials{};
+    p.kernel_flags = 0;
+    p.executable_deleted = false;
+    p.args_truncated = false;
+    p.sig_blocked = p.sig_ignored = p.sig_caught = 0;
+    p.cgroup_id = 0;
+    p.comm.assign(e.comm.data(), strnlen(e.comm.data(), e.comm.size()));
+    p.executable.reset();
+    p.cwd.reset();
+    p.args.clear();
+    p.args_count = 0;
+    p.ns_inode = {};
+    p.ns_pgid.clear();
+    p.ns_sid.clear();
+    p.cgroups.reset();
+    p.needs_refresh = true;
+  }
+  if (e.pidns_known) p.ns_inode[static_cast<size_t>(NsType::kPid)] = e.pidns_inode;
+  if (p.needs_refresh) refresh_requests_.push_back(e.pid);
+  auto inserted = by_pid_.insert(std::move(node));
+  Index(inserted.position->second);
+}
+
+void ProcessTable::ApplyExec(const Event& e, Process* p) {
+  if (!e.filename.empty()) {
+    p->executable = paths_.Get(e.filename, [](std::string_view s) { return std::string(s); });
+    p->executable_deleted = false;
+  }
+  if (e.args_count > 0 || !e.args.empty()) {
+    p->args.assign(e.args);
+    p->args_count = e.args_count;
+    p->args_truncated = e.args_truncated;
+  }
+  if (e.comm[0] != '\0') p->comm.assign(e.comm.data(), strnlen(e.comm.data(), e.comm.size()));
+  if (e.creds_known) {
+    p->credentials_known = true;
+    p->credentials.uid = e.uid;
+    p->credentials.gid = e.gid;
+    p->credentials.cap_effective = e.cap_effective;
+    p->credentials.cap_permitted = e.cap_permitted;
+  }
+  if (e.cgroup_id != 0) p->cgroup_id = e.cgroup_id;
+  p->sig_caught = 0;  // exec resets caught signals to their default action
+  p->threads = 1;     // exec kills every other thread
+  ++p->exec_count;
+}
+
+void ProcessTable::ApplyExit(const Event& e, Process* p, std::vector<Event>* derived) {
+  if (p->exited) return;  // a duplicate (bootstrap overlap)
+  Unindex(*p);
+  p->exited = true;
+  p->state = 'Z';
+  p->threads = 0;
+  p->exit_code = e.exit_code;
+  p->exit_signal = e.exit_signal;
+  p->core_dumped = e.core_dumped;
+  p->exit_boot_ns = e.timestamp_ns;
+  Index(*p);
+
+  // The init of a PID namespace takes the whole namespace with it: its members are killed and
+  // reaped by it, not reparented (kernel/pid_namespace.c zap_pid_ns_processes).
+  if (p->is_namespace_init()) return;
+  auto it = children_.find(p->key.pid);
+  if (it == children_.end() || it->second.empty()) return;
+  auto [reaper, kind] = FindNewReaper(*p);
+  int32_t reaper_pid = reaper != nullptr ? reaper->key.pid : 0;
+  if (reaper == nullptr) kind = ReaperKind::kUnknown;
+  std::vector<int32_t> orphans = it->second;  // Reparent edits the children index
+  for (int32_t child_pid : orphans) {
+    if (Process* child = FindMutable(child_pid); child != nullptr && child != p) {
+      Reparent(child, reaper_pid, kind, derived);
+    }
+  }
+  (void)e;
+}
+
+void ProcessTable::ApplyThreadExit(const Event& e, Process* p, std::vector<Event>* derived) {
+  auto it = children_.find(p->key.pid);
   if (it == children_.end()) return;
-  std::erase(it->second, process.key.pid);
-  if (it->second.empty()) children_.erase(it);
+  std::vector<int32_t> children = it->second;
+  for (int32_t child_pid : children) {
+    Process* child = FindMutable(child_pid);
+    if (child != nullptr && child->parent_tid == e.tid && e.tid != p->key.pid) {
+      Reparent(child, p->key.pid, ReaperKind::kThread, derived);
+      child->parent_tid = 0;  // some other thread of the group: the kernel picks it
+    }
+  }
+}
+
+std::pair<const Process*, ReaperKind> ProcessTable::FindNewReaper(const Process& father) const {
+  // kernel/exit.c find_new_reaper(): the group is dead, so no sibling thread is left. Walk up
+  // the ancestors in the same PID namespace for a live sub-reaper, else the namespace's init.
+  int level = father.pidns_level();
+  const Process* ancestor = Find(father.ppid);
+  for (size_t steps = 0; ancestor != nullptr && steps < by_pid_.size(); ++steps) {
+    if (ancestor->pidns_level() != level) break;
+    if (ancestor->subreaper == Tristate::kYes && !ancestor->exited) {
+      return {ancestor, ClassifyReaper(*ancestor)};
+    }
+    if (ancestor->ppid == ancestor->key.pid || ancestor->ppid == 0) break;
+    ancestor = Find(ancestor->ppid);
+  }
+  const Process* init = level == 0 ? Find(1) : NamespaceInit(father.ns(NsType::kPid));
+  if (init == nullptr) return {nullptr, ReaperKind::kUnknown};
+  return {init, ClassifyReaper(*init)};
+}
+
+void ProcessTable::Reparent(Process* child, int32_t new_ppid, ReaperKind kind,
+                            std::vector<Event>* derived) {
+  int32_t old_ppid = child->ppid;
+  Unindex(*child);
+  if (!child->is_orphan()) child->original_ppid = old_ppid;
+  child->reaper_kind = kind;
+  child->ppid = new_ppid;
+  child->parent_tid = new_ppid;
+  Index(*child);
+  ++stats_.reparents;
+  if (derived != nullptr) {
+    Event& r = derived->emplace_back();
+    r.action = EventAction::kReparent;
+    r.source = EventSource::kModel;
+    r.pid = child->key.pid;
+    r.tid = child->key.pid;
+    r.start_ticks = child->key.start_ticks;
+    r.ppid = new_ppid;
+    r.old_ppid = old_ppid;
+    r.reaper_kind = static_cast<uint8_t>(kind);
+  }
+}
+
+void ProcessTable::Reconcile(std::vector<Process> scanned) {
+  std::unordered_set<int32_t> present;
+  present.reserve(scanned.size());
+  for (auto& fresh : scanned) {
+    present.insert(fresh.key.pid);
+    const Process* old = Find(fresh.key.pid);
+    if (old == nullptr) {
+      ++stats_.missing_added;
+    } else if (old->key != fresh.key) {
+      ++stats_.ghosts_removed;  // the old holder of this PID is gone
+    }
+    Upsert(std::move(fresh));
+  }
+  std::vector<ProcessKey> ghosts;
+  for (const auto& [pid, process] : by_pid_) {
+    if (!present.contains(pid)) ghosts.push_back(process.key);
+  }
+  for (const auto& key : ghosts) {
+    Remove(key);
+    ++stats_.ghosts_removed;
+  }
+}
+
+}  // namespace pidscope
+
+namespace pidscope {
+
+std::vector<int32_t> ProcessTable::RemoveGhosts(const std::vector<int32_t>& listed) {
+  std::vector<ProcessKey> ghosts;
+  for (const auto& [pid, process] : by_pid_) {
+    if (!std::binary_search(listed.begin(), listed.end(), pid)) ghosts.push_back(process.key);
+  }
+  for (const auto& key : ghosts) {
+    Remove(key);
+    ++stats_.ghosts_removed;
+  }
+  std::vector<int32_t> missing;
+  for (int32_t pid : listed) {
+    if (!by_pid_.contains(pid)) missing.push_back(pid);
+  }
+  return missing;
+}
+
+void ProcessTable::AddMissing(Process process) {
+  if (Find(process.key) == nullptr) ++stats_.missing_added;
+  Upsert(std::move(process));
 }
 
 }  // namespace pidscope
