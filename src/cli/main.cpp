@@ -2,9 +2,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli/live.hpp"
 #include "cli/options.hpp"
 #include "export/process_json.hpp"
 #include "export/tree_view.hpp"
@@ -46,8 +49,15 @@ int RunSnapshotOrTree(const Options& options) {
   NameCache names;
   std::string out;
   if (options.command == Command::kSnapshot && options.format == Format::kJson) {
-    out.reserve(table.size() * 3072);
-    WriteSnapshotJson(&out, table, ProcessJsonContext{&*host, &table, &names});
+    bool write_ok = true;
+    out.reserve(2 << 20);
+    WriteSnapshotJson(&out, table, ProcessJsonContext{&*host, &table, &names},
+                      [&](std::string* chunk) {
+                        write_ok = write_ok && WriteAll(*chunk);
+                        chunk->clear();
+                      });
+    if (!write_ok) return Fail(Error::FromErrno("write to standard output"));
+    return kExitOk;
   } else {
     TreeOptions tree;
     tree.grouping = options.grouping;
@@ -64,6 +74,23 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "pidscope: %s\n", options.error().Message().c_str());
     return kExitUsage;
   }
+  if (options->command == Command::kRun && !options->config_path.empty()) {
+    // The file first, then the command line on top of it.
+    std::ifstream file(options->config_path);
+    if (!file) {
+      std::fprintf(stderr, "pidscope: cannot read config %s\n", options->config_path.c_str());
+      return kExitFailure;
+    }
+    std::stringstream text;
+    text << file.rdbuf();
+    Options from_file;
+    if (auto applied = ApplyConfigText(text.str(), &from_file); !applied) {
+      std::fprintf(stderr, "pidscope: %s: %s\n", options->config_path.c_str(),
+                   applied.error().Message().c_str());
+      return kExitUsage;
+    }
+    options = ParseOptions(args, from_file);
+  }
   switch (options->command) {
     case Command::kHelp:
       std::fputs(UsageText(), stdout);
@@ -74,6 +101,10 @@ int Main(int argc, char** argv) {
     case Command::kSnapshot:
     case Command::kTree:
       return RunSnapshotOrTree(*options);
+    case Command::kEvents:
+      return RunEvents(*options);
+    case Command::kRun:
+      return RunDaemon(*options);
   }
   return kExitUsage;
 }

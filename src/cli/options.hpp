@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,7 @@
 
 namespace pidscope::cli {
 
-enum class Command { kHelp, kVersion, kSnapshot, kTree };
+enum class Command { kHelp, kVersion, kSnapshot, kTree, kEvents, kRun };
 enum class Format { kText, kJson };
 
 struct Options {
@@ -20,6 +21,16 @@ struct Options {
   TreeGrouping grouping = TreeGrouping::kNone;
   std::string proc_root = "/proc";
   size_t max_args_bytes = 32 * 1024;
+
+  // events and run
+  std::string source = "auto";          // auto | bpf | netlink | procfs
+  std::vector<std::string> actions;     // event.action filter; empty: all
+  uint64_t pidns_filter = 0;            // only processes in this PID namespace (inode); 0: all
+  std::string events_path;              // run: JSON lines to this file ("-": stdout)
+  size_t events_max_bytes = 64 << 20;   // run: rotate the events file beyond this size
+  std::string config_path;              // run: key = value file, re-read on SIGHUP
+  bool log_text = false;                // run/events: human-readable logs instead of JSON
+  uint32_t reconcile_seconds = 30;
 };
 
 // Exit codes (documented in --help and README).
@@ -27,7 +38,11 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // the command could not do its job (e.g. /proc unreadable)
 inline constexpr int kExitUsage = 2;    // bad command line
 
-Result<Options> ParseOptions(const std::vector<std::string>& args);
+// `defaults` lets a configuration file's values sit under the command line's.
+Result<Options> ParseOptions(const std::vector<std::string>& args, Options defaults = {});
+// Applies a configuration file's text (lines "key = value", '#' comments) over `options`; keys
+// are the long option names without dashes. Command-line options are applied after it.
+Status ApplyConfigText(const std::string& text, Options* options);
 const char* UsageText();
 
 }  // namespace pidscope::cli

@@ -341,7 +341,9 @@ void WriteEventDocument(JsonWriter* w, const Event& event, const ProcessJsonCont
 }
 
 void WriteSnapshotJson(std::string* out, const ProcessTable& table,
-                       const ProcessJsonContext& context) {
+                       const ProcessJsonContext& context,
+                       const std::function<void(std::string*)>& flush) {
+  constexpr size_t kFlushBytes = 1 << 20;
   out->push_back('[');
   bool first = true;
   for (const Process* process : table.SortedByPid()) {
@@ -349,8 +351,10 @@ void WriteSnapshotJson(std::string* out, const ProcessTable& table,
     first = false;
     JsonWriter w(out);
     WriteProcessDocument(&w, *process, context);
+    if (flush && out->size() > kFlushBytes) flush(out);
   }
   out->append(first ? "]\n" : "\n]\n");
+  if (flush) flush(out);
 }
 
 }  // namespace pidscope

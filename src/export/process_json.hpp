@@ -2,6 +2,9 @@
 // pidscope.* for what ECS lacks. Documented field by field in README.md ("JSON fields").
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include "model/process.hpp"
 #include "model/process_table.hpp"
 #include "procfs/host.hpp"
@@ -27,7 +30,10 @@ void WriteProcessDocument(JsonWriter* w, const Process& process, const ProcessJs
 void WriteEventDocument(JsonWriter* w, const Event& event, const ProcessJsonContext& context);
 
 // Writes the whole table as a JSON array of process documents, sorted by PID, one per line.
+// When `flush` is given it is called whenever `out` holds more than about 1 MiB (and at the
+// end), so a large snapshot streams instead of growing one huge buffer.
 void WriteSnapshotJson(std::string* out, const ProcessTable& table,
-                       const ProcessJsonContext& context);
+                       const ProcessJsonContext& context,
+                       const std::function<void(std::string*)>& flush = nullptr);
 
 }  // namespace pidscope

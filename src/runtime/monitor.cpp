@@ -15,7 +15,9 @@ Status Monitor::Start() {
   // Attach first: from here the kernel buffers every event, so nothing born or dead during the
   // scan is lost. Then scan, then replay the buffer over the snapshot; applying is idempotent
   // for what the scan already saw (duplicate forks are skipped, exits and reaps carry keys).
-  if (auto started = source_->Start(); !started) return started.error();
+  if (!options_.source_started) {
+    if (auto started = source_->Start(); !started) return started.error();
+  }
   std::vector<Event> buffered;
   auto buffer = [&](const Event& e) { buffered.push_back(e); };
   if (auto polled = source_->Poll(0, buffer); !polled) return polled.error();

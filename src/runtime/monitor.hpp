@@ -21,6 +21,7 @@ struct MonitorOptions {
   std::string proc_root = "/proc";
   procfs::ReadOptions read;
   std::chrono::milliseconds reconcile_interval{30'000};
+  bool source_started = false;  // the caller already started the source (auto selection does)
 };
 
 struct MonitorStats {
@@ -52,6 +53,9 @@ class Monitor {
   const ProcessTable& table() const { return table_; }
   const MonitorStats& stats() const { return stats_; }
   const Source& source() const { return *source_; }
+  void set_reconcile_interval(std::chrono::milliseconds interval) {
+    options_.reconcile_interval = interval;
+  }
 
   // Full rescan and reconcile now (also what loss triggers).
   Status Resync(const char* reason);

@@ -5,11 +5,19 @@
 set -euo pipefail
 build=${1:?usage: $0 BUILD_DIR [N]}
 count=${2:-10000}
-exec 3< <(sleep infinity)   # keeps the spawner's stdin open until this script exits
-coproc SPAWNER { "$build/tests/bench/spawn_processes" "$count" <&3; }
-read -r ready init <&"${SPAWNER[0]}"
-[[ $ready == ready ]] || { echo "spawner failed" >&2; exit 1; }
-trap 'kill "$SPAWNER_PID" 2>/dev/null || true; kill -9 "$init" 2>/dev/null || true' EXIT
+work=$(mktemp -d)
+mkfifo "$work/hold"
+# The spawner lives while its standard input is open: this script holds the fifo's write end.
+"$build/tests/bench/spawn_processes" "$count" < "$work/hold" > "$work/ready" &
+spawner=$!
+exec 3> "$work/hold"
+trap 'exec 3>&-; wait "$spawner" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 600); do
+  grep -q ready "$work/ready" 2>/dev/null && break
+  kill -0 "$spawner" 2>/dev/null || { echo "spawner failed" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q ready "$work/ready" || { echo "spawner not ready" >&2; exit 1; }
 echo "processes alive: $(ls /proc | grep -c '^[0-9]')"
 hyperfine --warmup 3 --runs 20 --style basic --export-markdown /dev/stdout \
   -n ps "ps -eo pid,ppid,pgid,sid,tty,stat,comm > /dev/null" \
