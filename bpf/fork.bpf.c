@@ -7,6 +7,7 @@
 
 #include "maps.bpf.h"
 #include "pidscope.h"
+#include "task.bpf.h"
 
 /* The one license of the linked object (see maps.bpf.h). */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -16,38 +17,28 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent,
 	     struct task_struct *child)
 {
 	struct pidscope_fork_event *ev;
-	struct pid *pid;
-	__u32 parent_tgid, level;
-	int i;
+	__u32 parent_tgid, child_tgid, child_pid;
 
 	parent_tgid = BPF_CORE_READ(parent, tgid);
 	if (config__skip_tgid(parent_tgid))
 		return 0;
+	child_tgid = BPF_CORE_READ(child, tgid);
+	child_pid = BPF_CORE_READ(child, pid);
+	if (!emit_threads && child_tgid != child_pid)
+		return 0;
 
-	ev = events__reserve(PIDSCOPE_EVENT_FORK, sizeof(*ev));
+	ev = events__reserve(PIDSCOPE_EVENT_FORK, sizeof(*ev), child);
 	if (!ev)
 		return 0;
 
 	ev->parent_tgid = parent_tgid;
 	ev->parent_pid = BPF_CORE_READ(parent, pid);
-	ev->child_tgid = BPF_CORE_READ(child, tgid);
-	ev->child_pid = BPF_CORE_READ(child, pid);
+	ev->child_tgid = child_tgid;
+	ev->child_pid = child_pid;
 	ev->child_start_boottime_ns = BPF_CORE_READ(child, start_boottime);
-	ev->is_thread = ev->child_tgid != ev->child_pid;
+	ev->is_thread = child_tgid != child_pid;
 	ev->reserved[0] = ev->reserved[1] = ev->reserved[2] = 0;
-
-	/* The child's struct pid: its level is the depth of the child's PID
-	 * namespace and numbers[i] its PID in each namespace up to that. */
-	pid = BPF_CORE_READ(child, thread_pid);
-	level = BPF_CORE_READ(pid, level);
-	ev->pidns_level = level;
-	ev->pidns_inum = BPF_CORE_READ(pid, numbers[level].ns, ns.inum);
-	for (i = 0; i < PIDSCOPE_MAX_PIDNS_LEVELS; i++) {
-		if (i <= level)
-			ev->ns_pids[i] = BPF_CORE_READ(pid, numbers[i].nr);
-		else
-			ev->ns_pids[i] = 0;
-	}
+	task__ns_pids(child, &ev->pidns_level, &ev->pidns_inum, ev->ns_pids);
 
 	bpf_ringbuf_submit(ev, 0);
 	return 0;

@@ -17,21 +17,21 @@ namespace pidscope {
 
 // One process (thread-group leader) as the kernel held it during the walk. Host PIDs.
 struct TaskRecord {
-  int32_t pid = 0;               // thread-group id
-  int32_t ppid = 0;              // real parent's tgid (0 for the kernel's own roots)
-  uint64_t start_boot_ns = 0;    // CLOCK_BOOTTIME ns
-  uint64_t start_ticks = 0;      // as field 22 of /proc/<pid>/stat
+  int32_t pid = 0;             // thread-group id
+  int32_t ppid = 0;            // real parent's tgid (0 for the kernel's own roots)
+  uint64_t start_boot_ns = 0;  // CLOCK_BOOTTIME ns
+  uint64_t start_ticks = 0;    // as field 22 of /proc/<pid>/stat
   int32_t pgid = 0;
   int32_t sid = 0;
-  uint64_t pidns_inode = 0;      // the PID namespace it lives in
-  uint8_t pidns_level = 0;       // its depth (0 = initial namespace)
+  uint64_t pidns_inode = 0;                        // the PID namespace it lives in
+  uint8_t pidns_level = 0;                         // its depth (0 = initial namespace)
   std::array<int32_t, kMaxPidnsLevels> ns_pids{};  // PID at each level, host first
-  uint32_t threads = 0;          // live threads (signal->nr_threads)
-  bool subreaper = false;        // prctl(PR_SET_CHILD_SUBREAPER) set on it
-  bool has_subreaper = false;    // an ancestor is a sub-reaper (signal->has_child_subreaper)
+  uint32_t threads = 0;                            // live threads (signal->nr_threads)
+  bool subreaper = false;                          // prctl(PR_SET_CHILD_SUBREAPER) set on it
+  bool has_subreaper = false;  // an ancestor is a sub-reaper (signal->has_child_subreaper)
   bool kernel_thread = false;
-  bool leader_exited = false;    // the leader thread exited (others may live on)
-  bool zombie = false;           // every thread exited; not yet reaped
+  bool leader_exited = false;  // the leader thread exited (others may live on)
+  bool zombie = false;         // every thread exited; not yet reaped
   std::array<char, kCommLength> comm{};
 };
 

@@ -34,8 +34,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-static_assert(sizeof(pidscope_event_header) == 24);
-static_assert(sizeof(pidscope_fork_event) == 96);
+static_assert(sizeof(pidscope_event_header) == 48);
+static_assert(sizeof(pidscope_fork_event) == 120);
 
 constexpr int kChildren = 20;
 constexpr auto kEventTimeout = std::chrono::seconds(10);
@@ -215,10 +215,13 @@ class BpfPipelineTest : public ::testing::Test {
   }
 
   void ExpectNothingLost() {
-    std::uint64_t lost = 1;
-    const int err = SumPerCpuCounter(skel_->maps.lost_events, PIDSCOPE_EVENT_FORK, &lost);
-    ASSERT_EQ(err, 0) << std::strerror(-err);
-    EXPECT_EQ(lost, 0u);
+    for (std::uint32_t key : {static_cast<std::uint32_t>(PIDSCOPE_EVENT_FORK),
+                              static_cast<std::uint32_t>(PIDSCOPE_LOST_ALL)}) {
+      std::uint64_t lost = 1;
+      const int err = SumPerCpuCounter(skel_->maps.lost_events, key, &lost);
+      ASSERT_EQ(err, 0) << std::strerror(-err);
+      EXPECT_EQ(lost, 0u) << "lost_events[" << key << "]";
+    }
     EXPECT_EQ(collector_.malformed, 0);
   }
 
@@ -230,6 +233,13 @@ class BpfPipelineTest : public ::testing::Test {
     EXPECT_LE(ev.hdr.timestamp_ns, BoottimeNs());
     EXPECT_LT(ev.hdr.cpu, static_cast<std::uint32_t>(libbpf_num_possible_cpus()));
     EXPECT_EQ(ev.hdr.reserved, 0u);
+    EXPECT_EQ(ev.hdr.reserved2, 0u);
+    // The header describes the child: its process, thread and (leader's) start time.
+    EXPECT_EQ(ev.hdr.tgid, ev.child_tgid);
+    EXPECT_EQ(ev.hdr.tid, ev.child_pid);
+    if (!ev.is_thread) {
+      EXPECT_EQ(ev.hdr.start_boottime_ns, ev.child_start_boottime_ns);
+    }
 
     const auto ns_per_tick = 1'000'000'000u / static_cast<std::uint64_t>(sysconf(_SC_CLK_TCK));
     EXPECT_EQ(ev.child_start_boottime_ns / ns_per_tick, ProcStartTimeTicks(ev.child_pid))
@@ -287,6 +297,7 @@ TEST_F(BpfPipelineTest, ForkEventsMatchWhatForkReturned) {
       EXPECT_EQ(ev->ns_pids[0], static_cast<std::uint32_t>(pid));
     }
     EXPECT_EQ(ev->pidns_inum, PidNsInode("self"));
+    EXPECT_EQ(ev->hdr.ppid, static_cast<std::uint32_t>(self));
     ExpectConsistentWithProc(*ev);  // children are still alive: /proc is theirs
   }
 
@@ -352,6 +363,9 @@ TEST_F(BpfPipelineTest, EventsThatDoNotFitAreCountedAsLost) {
   EXPECT_GT(collector_.forks.size(), 0u);
   EXPECT_GT(lost, 0u);
   EXPECT_EQ(collector_.forks.size() + lost, static_cast<std::uint64_t>(kForks));
+  std::uint64_t lost_all = 0;
+  ASSERT_EQ(SumPerCpuCounter(skel_->maps.lost_events, PIDSCOPE_LOST_ALL, &lost_all), 0);
+  EXPECT_GE(lost_all, lost) << "the PIDSCOPE_LOST_ALL slot counts every type";
   EXPECT_TRUE(children.ReapAll());
 }
 
@@ -373,6 +387,10 @@ TEST_F(BpfPipelineTest, ThreadIsReportedInItsCreatorsThreadGroup) {
     EXPECT_EQ(ev->parent_tgid, static_cast<std::uint32_t>(self));
     EXPECT_EQ(ev->parent_pid, static_cast<std::uint32_t>(syscall(SYS_gettid)));
     EXPECT_EQ(ev->child_tgid, static_cast<std::uint32_t>(self));
+    // A thread's real parent is its process's; the header's start time is the leader's.
+    EXPECT_EQ(ev->hdr.ppid, static_cast<std::uint32_t>(getppid()));
+    const auto ns_per_tick = 1'000'000'000u / static_cast<std::uint64_t>(sysconf(_SC_CLK_TCK));
+    EXPECT_EQ(ev->hdr.start_boottime_ns / ns_per_tick, ProcStartTimeTicks(self));
     ExpectConsistentWithProc(*ev);  // the thread is alive: /proc/<tid> resolves
   }
   checked = true;
