@@ -31,6 +31,7 @@ Status Monitor::Start() {
   }
   if (auto polled = source_->Poll(0, buffer); !polled) return polled.error();
 
+  source_->AnnotateSnapshot(&scanned);
   table_.Bootstrap(std::move(scanned));
   stats_.bootstrap_replayed = buffered.size();
   for (const Event& e : buffered) Handle(e);

@@ -13,9 +13,11 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "bpf/skeleton.hpp"
+#include "source/bpf_task_iter.hpp"
 #include "pidscope.h"
 #include "pidscope_bpf.skel.h"
 
@@ -462,5 +464,22 @@ const std::vector<std::string>& BpfSource::disabled_hooks() const { return impl_
 uint64_t BpfSource::malformed_records() const { return impl_->malformed; }
 
 int BpfSource::epoll_fd() const { return impl_->started ? impl_->ring.epoll_fd() : -1; }
+
+void BpfSource::AnnotateSnapshot(std::vector<Process>* processes) {
+  auto tasks = ReadTasksFromKernel();
+  if (!tasks) {
+    impl_->Log("task iterator unavailable, sub-reaper state of existing processes stays unknown: " +
+        tasks.error().Message());
+    return;
+  }
+  std::unordered_map<int32_t, const TaskRecord*> by_pid;
+  by_pid.reserve(tasks->size());
+  for (const TaskRecord& task : *tasks) by_pid.emplace(task.pid, &task);
+  for (Process& p : *processes) {
+    auto it = by_pid.find(p.key.pid);
+    if (it == by_pid.end() || it->second->start_ticks != p.key.start_ticks) continue;
+    p.subreaper = it->second->subreaper ? Tristate::kYes : Tristate::kNo;
+  }
+}
 
 }  // namespace pidscope

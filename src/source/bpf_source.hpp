@@ -68,6 +68,8 @@ class BpfSource final : public Source {
   Result<size_t> Poll(int timeout_ms, const EventSink& sink) override;
   SourceStats Stats() const override;
   void Stop() override;
+  // Sub-reaper flags from the BPF task iterator (procfs does not show them).
+  void AnnotateSnapshot(std::vector<Process>* processes) override;
 
   // The hooks (ELF section names, e.g. "tracepoint/syscalls/sys_exit_setsid") left out
   // because this kernel lacks them or they failed to attach.

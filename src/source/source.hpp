@@ -6,7 +6,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "model/process.hpp"
 #include "pidscope/result.hpp"
 #include "source/event.hpp"
 
@@ -36,6 +38,11 @@ class Source {
   // Counters since Start(). Loss is reported, never hidden: the caller resyncs from procfs
   // when events_lost or loss_signals grows.
   virtual SourceStats Stats() const = 0;
+
+  // Fills into a fresh procfs snapshot what procfs cannot show (the BPF source reads every
+  // process's sub-reaper flag with a task iterator). Called once during the bootstrap, while
+  // privileges are still held. The default knows nothing more.
+  virtual void AnnotateSnapshot(std::vector<Process>* processes) { (void)processes; }
 
   // Detaches from the kernel (BPF links, netlink socket). Idempotent; the destructor calls it.
   virtual void Stop() = 0;
