@@ -9,7 +9,7 @@ packages=(
   # libraries
   libcap-dev libssl-dev
   # tests, fuzzing, benchmarks
-  googletest libgtest-dev libbenchmark-dev nlohmann-json3-dev libclang-rt-14-dev clang-format
+  googletest libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libclang-rt-14-dev clang-format
   procps util-linux hyperfine time python3
 )
 if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi

@@ -193,9 +193,8 @@ int RunLive(Options options, bool daemon) {
   SourceStats s = monitor.source().Stats();
   LogInfo("stopped source=" + source_name + " events_received=" +
           std::to_string(s.events_received) + " events_lost=" + std::to_string(s.events_lost) +
-          " resyncs=" + std::to_string(monitor.stats().resyncs) +
-          " ghosts_removed=" + std::to_string(m.ghosts_removed) +
-          " reparents=" + std::to_string(m.reparents));
+          " resyncs=" + std::to_string(monitor.stats().resyncs) + " ghosts_removed=" +
+          std::to_string(m.ghosts_removed) + " reparents=" + std::to_string(m.reparents));
   return exit_code;
 }
 

@@ -92,7 +92,7 @@ Result<uint64_t> ParseUnsigned(const std::string& name, const std::string& text)
 template <typename TakeValue>
 std::optional<Status> ApplyLiveOption(const std::string& key, TakeValue&& take_value,
                                       Options* options) {
-  static const char* kKeys[] = {"source", "action", "pid-namespace", "events",
+  static const char* kKeys[] = {"source",           "action", "pid-namespace",    "events",
                                 "events-max-bytes", "config", "reconcile-seconds"};
   if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) return std::nullopt;
   auto v = take_value();
@@ -146,7 +146,7 @@ Result<Options> ParseOptions(const std::vector<std::string>& args, Options defau
     options.command = Command::kSnapshot;
   } else if (command == "tree") {
     options.command = Command::kTree;
- } else if (command == "events") {
+  } else if (command == "events") {
     options.command = Command::kEvents;
   } else if (command == "run") {
     options.command = Command::kRun;
@@ -253,7 +253,8 @@ Status ApplyConfigText(const std::string& text, Options* options) {
     std::string value = trim(line.substr(eq + 1));
     auto take_value = [&]() -> Result<std::string> { return value; };
     if (key == "log-format") {
-      if (value != "json" && value != "text") return Usage("config: log-format must be json or text");
+      if (value != "json" && value != "text")
+        return Usage("config: log-format must be json or text");
       options->log_text = value == "text";
       continue;
     }
@@ -261,8 +262,9 @@ Status ApplyConfigText(const std::string& text, Options* options) {
     if (!handled.has_value()) {
       return Usage("config line " + std::to_string(line_number) + ": unknown key '" + key + "'");
     }
-    if (!*handled) return Usage("config line " + std::to_string(line_number) + ": " +
-                                handled->error().Message());
+    if (!*handled)
+      return Usage("config line " + std::to_string(line_number) + ": " +
+                   handled->error().Message());
   }
   return Ok{};
 }

@@ -23,13 +23,13 @@ struct Options {
   size_t max_args_bytes = 32 * 1024;
 
   // events and run
-  std::string source = "auto";          // auto | bpf | netlink | procfs
-  std::vector<std::string> actions;     // event.action filter; empty: all
-  uint64_t pidns_filter = 0;            // only processes in this PID namespace (inode); 0: all
-  std::string events_path;              // run: JSON lines to this file ("-": stdout)
-  size_t events_max_bytes = 64 << 20;   // run: rotate the events file beyond this size
-  std::string config_path;              // run: key = value file, re-read on SIGHUP
-  bool log_text = false;                // run/events: human-readable logs instead of JSON
+  std::string source = "auto";         // auto | bpf | netlink | procfs
+  std::vector<std::string> actions;    // event.action filter; empty: all
+  uint64_t pidns_filter = 0;           // only processes in this PID namespace (inode); 0: all
+  std::string events_path;             // run: JSON lines to this file ("-": stdout)
+  size_t events_max_bytes = 64 << 20;  // run: rotate the events file beyond this size
+  std::string config_path;             // run: key = value file, re-read on SIGHUP
+  bool log_text = false;               // run/events: human-readable logs instead of JSON
   uint32_t reconcile_seconds = 30;
 };
 

@@ -63,6 +63,21 @@ void WriteCapabilities(JsonWriter* w, std::string_view key, uint64_t mask) {
   w->EndArray();
 }
 
+// Signal names as `kill -l` prints them. The kernel's real-time signals start at 32, but glibc
+// keeps 32 and 33 for itself (SIGRTMIN is 34 to programs): those two are named by number.
+std::string SignalName(int signo) {
+  constexpr int kKernelRtMin = 32;
+  if (signo < kKernelRtMin) {
+    const char* abbrev = sigabbrev_np(signo);
+    return abbrev != nullptr ? std::string("SIG") + abbrev : "SIG" + std::to_string(signo);
+  }
+  int rtmin = SIGRTMIN;  // 34 with glibc
+  if (signo < rtmin) return "SIG" + std::to_string(signo);
+  if (signo == SIGRTMAX) return "SIGRTMAX";
+  if (signo == rtmin) return "SIGRTMIN";
+  return "SIGRTMIN+" + std::to_string(signo - rtmin);
+}
+
 void WriteSignalSet(JsonWriter* w, std::string_view key, uint64_t mask) {
   w->Key(key).BeginObject();
   char hex[17];
@@ -73,13 +88,7 @@ void WriteSignalSet(JsonWriter* w, std::string_view key, uint64_t mask) {
   w->Key("names").BeginArray();
   for (int bit = 0; bit < 64; ++bit) {
     if (!(mask & (uint64_t{1} << bit))) continue;
-    int signo = bit + 1;
-    const char* abbrev = signo < SIGRTMIN ? sigabbrev_np(signo) : nullptr;
-    if (abbrev != nullptr) {
-      w->String(std::string("SIG") + abbrev);
-    } else {
-      w->String("SIGRT" + std::to_string(signo - SIGRTMIN));
-    }
+    w->String(SignalName(bit + 1));
   }
   w->EndArray();
   w->EndObject();
@@ -105,7 +114,7 @@ void WriteProcessFields(JsonWriter* w, const Process& p, const ProcessJsonContex
   if (p.cwd) w->Member("working_directory", *p.cwd);
   if (!p.kernel_thread && !(p.unreadable & kUnreadableCmdline)) {
     w->Key("args").BeginArray();
-    for (std::string_view arg : procfs::SplitArgs(p.args)) w->String(arg);
+    for (std::string_view arg : procfs::SplitArgs(p.args, p.args_count)) w->String(arg);
     w->EndArray();
     w->MemberUInt("args_count", p.args_count);
   }
@@ -114,7 +123,10 @@ void WriteProcessFields(JsonWriter* w, const Process& p, const ProcessJsonContex
     procfs::TtyDevice dev = procfs::DecodeTtyNr(p.tty_nr);
     w->Key("tty").BeginObject();
     w->Member("name", procfs::TtyName(p.tty_nr));
-    w->Key("char_device").BeginObject().MemberUInt("major", dev.major).MemberUInt("minor", dev.minor);
+    w->Key("char_device")
+        .BeginObject()
+        .MemberUInt("major", dev.major)
+        .MemberUInt("minor", dev.minor);
     w->EndObject().EndObject();
   }
   const Process* parent = context.table != nullptr ? context.table->Find(p.ppid) : nullptr;
@@ -174,6 +186,7 @@ void WritePidscopeFields(JsonWriter* w, const Process& p, const ProcessJsonConte
   w->MemberBool("zombie", p.is_zombie());
   w->MemberBool("kernel_thread", p.kernel_thread);
   w->MemberInt("tracer_pid", p.tracer_pid);
+  w->MemberInt("tpgid", p.tpgid);  // foreground process group of the controlling terminal
   w->MemberBool("args_truncated", p.args_truncated);
   w->MemberBool("executable_deleted", p.executable_deleted);
   w->MemberBool("container_init", p.is_namespace_init());
@@ -270,11 +283,16 @@ namespace {
 // ECS event.type for each action.
 const char* EventType(EventAction action) {
   switch (action) {
-    case EventAction::kFork: return "start";
-    case EventAction::kExec: return "start";
-    case EventAction::kExit: return "end";
-    case EventAction::kReap: return "end";
-    default: return "change";
+    case EventAction::kFork:
+      return "start";
+    case EventAction::kExec:
+      return "start";
+    case EventAction::kExit:
+      return "end";
+    case EventAction::kReap:
+      return "end";
+    default:
+      return "change";
   }
 }
 
@@ -282,7 +300,8 @@ const char* EventType(EventAction action) {
 
 void WriteEventDocument(JsonWriter* w, const Event& event, const ProcessJsonContext& context) {
   const Process* process = context.table != nullptr ? context.table->Find(event.pid) : nullptr;
-  if (process != nullptr && event.start_ticks != 0 && process->key.start_ticks != event.start_ticks) {
+  if (process != nullptr && event.start_ticks != 0 &&
+      process->key.start_ticks != event.start_ticks) {
     process = nullptr;
   }
   w->BeginObject();

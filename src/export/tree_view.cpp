@@ -29,9 +29,9 @@ void AppendLine(std::string* out, const Process& p, const std::string& prefix,
     if (i > 0) nspid.push_back('/');
     nspid += std::to_string(p.ns_pid[i]);
   }
-  int n = std::snprintf(head, sizeof head, "%-10.10s %7d %7d %7d %7d %-8.8s %-4c %-16s ",
-                        user.c_str(), p.key.pid, p.ppid, p.pgid, p.sid, tty.c_str(), p.state,
-                        nspid.c_str());
+  int n =
+      std::snprintf(head, sizeof head, "%-10.10s %7d %7d %7d %7d %-8.8s %-4c %-16s ", user.c_str(),
+                    p.key.pid, p.ppid, p.pgid, p.sid, tty.c_str(), p.state, nspid.c_str());
   out->append(head, n > 0 ? static_cast<size_t>(n) : 0);
   out->append(prefix);
   if (p.is_namespace_init()) {
@@ -100,10 +100,18 @@ void AppendPrintable(std::string* out, std::string_view bytes) {
       i += n;
     } else {
       switch (c) {
-        case '\n': out->append("\\n"); break;
-        case '\t': out->append("\\t"); break;
-        case '\r': out->append("\\r"); break;
-        case '\\': out->append("\\\\"); break;
+        case '\n':
+          out->append("\\n");
+          break;
+        case '\t':
+          out->append("\\t");
+          break;
+        case '\r':
+          out->append("\\r");
+          break;
+        case '\\':
+          out->append("\\\\");
+          break;
         default: {
           char esc[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 0xF]};
           out->append(esc, sizeof esc);
@@ -152,8 +160,8 @@ std::string RenderTree(const ProcessTable& table, const TreeOptions& options, Na
         level = p->pidns_level();
         if (p->ns_pid.back() == 1) init = p;
       }
-      out += "== pidns " + (key != 0 ? std::to_string(key) : std::string("unknown")) +
-             " level " + std::to_string(level);
+      out += "== pidns " + (key != 0 ? std::to_string(key) : std::string("unknown")) + " level " +
+             std::to_string(level);
       if (init != nullptr) {
         out += " init " + std::to_string(init->key.pid) + " ";
         AppendPrintable(&out, init->comm);

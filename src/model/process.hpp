@@ -38,8 +38,8 @@ struct Credentials {
 };
 
 enum class NsType : uint8_t { kPid, kMnt, kNet, kUser, kUts, kIpc, kCgroup, kTime };
-inline constexpr std::array<const char*, 8> kNsNames = {"pid", "mnt",  "net",    "user",
-                                                         "uts", "ipc", "cgroup", "time"};
+inline constexpr std::array<const char*, 8> kNsNames = {"pid", "mnt", "net",    "user",
+                                                        "uts", "ipc", "cgroup", "time"};
 
 // One line of /proc/<pid>/cgroup, shared between the many processes that have the same set.
 struct Cgroup {
@@ -104,18 +104,18 @@ struct Process {
   uint64_t sig_caught = 0;
 
   // Live-model state (events).
-  int32_t parent_tid = 0;      // the thread that forked us, when seen (0 unknown)
-  int32_t original_ppid = 0;   // the parent before the first reparenting
+  int32_t parent_tid = 0;                      // the thread that forked us, when seen (0 unknown)
+  int32_t original_ppid = 0;                   // the parent before the first reparenting
   ReaperKind reaper_kind = ReaperKind::kNone;  // kNone: not an orphan
   Tristate subreaper = Tristate::kUnknown;
   bool needs_refresh = false;  // built from an event alone: procfs should fill the rest
   bool exited = false;         // exit seen: a zombie until reaped
   bool core_dumped = false;
-  int32_t exit_code = -1;      // exit status, -1 when killed by a signal or not exited
+  int32_t exit_code = -1;  // exit status, -1 when killed by a signal or not exited
   int32_t exit_signal = 0;
-  uint64_t exit_boot_ns = 0;   // CLOCK_BOOTTIME ns of the exit (zombie age)
-  uint32_t exec_count = 0;     // execs seen since pidscope started watching
-  uint64_t cgroup_id = 0;      // cgroup v2 id from BPF (0 unknown)
+  uint64_t exit_boot_ns = 0;  // CLOCK_BOOTTIME ns of the exit (zombie age)
+  uint32_t exec_count = 0;    // execs seen since pidscope started watching
+  uint64_t cgroup_id = 0;     // cgroup v2 id from BPF (0 unknown)
 
   bool is_orphan() const { return reaper_kind != ReaperKind::kNone; }
 

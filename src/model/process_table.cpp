@@ -37,12 +37,18 @@ void KeepLiveState(const Process& old, Process* fresh) {
 
 const char* ReaperKindName(ReaperKind kind) {
   switch (kind) {
-    case ReaperKind::kNone: return "none";
-    case ReaperKind::kThread: return "thread";
-    case ReaperKind::kSubreaper: return "subreaper";
-    case ReaperKind::kPidnsInit: return "pidns_init";
-    case ReaperKind::kInit: return "init";
-    case ReaperKind::kUnknown: return "unknown";
+    case ReaperKind::kNone:
+      return "none";
+    case ReaperKind::kThread:
+      return "thread";
+    case ReaperKind::kSubreaper:
+      return "subreaper";
+    case ReaperKind::kPidnsInit:
+      return "pidns_init";
+    case ReaperKind::kInit:
+      return "init";
+    case ReaperKind::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }

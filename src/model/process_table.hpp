@@ -23,13 +23,13 @@ namespace pidscope {
 
 struct ModelStats {
   uint64_t events_applied = 0;
-  uint64_t duplicates = 0;         // forks of processes already known (bootstrap overlap)
-  uint64_t unknown_process = 0;    // events about a process the model does not hold
-  uint64_t pid_reuse = 0;          // a fork replaced a stale record with the same PID
-  uint64_t reparents = 0;          // reparent events derived
-  uint64_t parent_corrections = 0; // the kernel's parent differed from the model's: fixed
-  uint64_t ghosts_removed = 0;     // records gone from /proc removed by reconciliation
-  uint64_t missing_added = 0;      // processes found in /proc that the model lacked
+  uint64_t duplicates = 0;          // forks of processes already known (bootstrap overlap)
+  uint64_t unknown_process = 0;     // events about a process the model does not hold
+  uint64_t pid_reuse = 0;           // a fork replaced a stale record with the same PID
+  uint64_t reparents = 0;           // reparent events derived
+  uint64_t parent_corrections = 0;  // the kernel's parent differed from the model's: fixed
+  uint64_t ghosts_removed = 0;      // records gone from /proc removed by reconciliation
+  uint64_t missing_added = 0;       // processes found in /proc that the model lacked
 };
 
 class ProcessTable {

@@ -10,11 +10,11 @@
 namespace pidscope::procfs {
 
 struct HostInfo {
-  std::string boot_id;                  // as in /proc/sys/kernel/random/boot_id
+  std::string boot_id;  // as in /proc/sys/kernel/random/boot_id
   std::array<uint8_t, 16> boot_id_bytes{};
-  uint64_t host_pidns_inode = 0;        // the PID namespace pidscope runs in (hostPID in k8s)
-  long clock_ticks_per_second = 100;    // USER_HZ
-  int64_t boot_wall_time_ns = 0;        // CLOCK_REALTIME at boot, derived from CLOCK_BOOTTIME
+  uint64_t host_pidns_inode = 0;      // the PID namespace pidscope runs in (hostPID in k8s)
+  long clock_ticks_per_second = 100;  // USER_HZ
+  int64_t boot_wall_time_ns = 0;      // CLOCK_REALTIME at boot, derived from CLOCK_BOOTTIME
   std::string hostname;
 
   // Wall-clock start of a process from its boot-relative start ticks.

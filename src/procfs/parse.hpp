@@ -53,11 +53,11 @@ struct StatusFields {
   std::vector<int32_t> ns_sid;
   bool has_ns_pids = false;
   int32_t threads = 0;
-  uint64_t sig_pending = 0;  // SigPnd
+  uint64_t sig_pending = 0;         // SigPnd
   uint64_t sig_shared_pending = 0;  // ShdPnd
-  uint64_t sig_blocked = 0;  // SigBlk
-  uint64_t sig_ignored = 0;  // SigIgn
-  uint64_t sig_caught = 0;   // SigCgt
+  uint64_t sig_blocked = 0;         // SigBlk
+  uint64_t sig_ignored = 0;         // SigIgn
+  uint64_t sig_caught = 0;          // SigCgt
   uint64_t cap_inheritable = 0;
   uint64_t cap_permitted = 0;
   uint64_t cap_effective = 0;
@@ -65,7 +65,7 @@ struct StatusFields {
   uint64_t cap_ambient = 0;
   bool has_caps = false;
   int32_t no_new_privs = 0;
-  int32_t seccomp = 0;  // 0 disabled, 1 strict, 2 filter
+  int32_t seccomp = 0;          // 0 disabled, 1 strict, 2 filter
   std::optional<bool> kthread;  // "Kthread:" line, Linux 6.x
 };
 StatusFields ParseStatus(std::string_view text);
@@ -78,8 +78,9 @@ struct Args {
   bool truncated = false;
 };
 Args ParseCmdline(std::string_view text, size_t max_bytes);
-// Splits Args::raw into its arguments.
-std::vector<std::string_view> SplitArgs(std::string_view raw);
+// Splits Args::raw into its arguments; `count` (Args::count) tells an empty raw text that holds
+// one empty argument from one that holds none.
+std::vector<std::string_view> SplitArgs(std::string_view raw, size_t count = 0);
 
 // One line of /proc/<pid>/cgroup: "hierarchy-ID:controller-list:cgroup-path". v2 is "0::/path".
 struct CgroupEntry {

@@ -38,9 +38,15 @@ std::optional<StatFields> ParseStat(std::string_view text) {
   // Fields 4..22 are present on every kernel we support; later ones are optional.
   for (; field <= 52 && ok && !rest.empty(); ++field) {
     switch (field) {
-      case 4: take(&f.ppid); break;
-      case 5: take(&f.pgrp); break;
-      case 6: take(&f.session); break;
+      case 4:
+        take(&f.ppid);
+        break;
+      case 5:
+        take(&f.pgrp);
+        break;
+      case 6:
+        take(&f.session);
+        break;
       case 7: {
         // tty_nr is printed as a signed int; keep the bit pattern.
         int64_t tty = 0;
@@ -48,16 +54,36 @@ std::optional<StatFields> ParseStat(std::string_view text) {
         f.tty_nr = static_cast<uint32_t>(tty);
         break;
       }
-      case 8: take(&f.tpgid); break;
-      case 9: take(&f.flags); break;
-      case 14: take(&f.utime_ticks); break;
-      case 15: take(&f.stime_ticks); break;
-      case 20: take(&f.num_threads); break;
-      case 22: take(&f.start_ticks); break;
-      case 23: take(&f.vsize_bytes); break;
-      case 24: take(&f.rss_pages); break;
-      case 38: take(&f.exit_signal); break;
-      case 52: take(&f.exit_code); break;
+      case 8:
+        take(&f.tpgid);
+        break;
+      case 9:
+        take(&f.flags);
+        break;
+      case 14:
+        take(&f.utime_ticks);
+        break;
+      case 15:
+        take(&f.stime_ticks);
+        break;
+      case 20:
+        take(&f.num_threads);
+        break;
+      case 22:
+        take(&f.start_ticks);
+        break;
+      case 23:
+        take(&f.vsize_bytes);
+        break;
+      case 24:
+        take(&f.rss_pages);
+        break;
+      case 38:
+        take(&f.exit_signal);
+        break;
+      case 52:
+        take(&f.exit_code);
+        break;
       default:
         NextToken(&rest);  // a field we do not use: skip without interpreting it
         break;

@@ -6,9 +6,7 @@ namespace pidscope::procfs {
 using detail::NextToken;
 using detail::ToNumber;
 
-std::optional<uint64_t> ParseHexMask(std::string_view text) {
-  return ToNumber<uint64_t>(text, 16);
-}
+std::optional<uint64_t> ParseHexMask(std::string_view text) { return ToNumber<uint64_t>(text, 16); }
 
 namespace {
 
@@ -60,20 +58,27 @@ StatusFields ParseStatus(std::string_view text) {
     // "Name:" is escaped text and may be anything; the comm comes from stat instead.
     switch (key.empty() ? '\0' : key[0]) {
       case 'T':
-        if (key == "Tgid") SetNumber(value, &f.tgid);
-        else if (key == "TracerPid") SetNumber(value, &f.tracer_pid);
-        else if (key == "Threads") SetNumber(value, &f.threads);
+        if (key == "Tgid")
+          SetNumber(value, &f.tgid);
+        else if (key == "TracerPid")
+          SetNumber(value, &f.tracer_pid);
+        else if (key == "Threads")
+          SetNumber(value, &f.threads);
         break;
       case 'P':
-        if (key == "Pid") SetNumber(value, &f.pid);
-        else if (key == "PPid") SetNumber(value, &f.ppid);
+        if (key == "Pid")
+          SetNumber(value, &f.pid);
+        else if (key == "PPid")
+          SetNumber(value, &f.ppid);
         break;
       case 'U':
         if (key == "Uid") f.has_ids = ParseIdQuad(value, &f.uid);
         break;
       case 'G':
-        if (key == "Gid") f.has_ids = ParseIdQuad(value, &f.gid) && f.has_ids;
-        else if (key == "Groups") f.groups = ParseNumberList<uint32_t>(value);
+        if (key == "Gid")
+          f.has_ids = ParseIdQuad(value, &f.gid) && f.has_ids;
+        else if (key == "Groups")
+          f.groups = ParseNumberList<uint32_t>(value);
         break;
       case 'N':
         if (key == "NStgid") {
@@ -90,19 +95,30 @@ StatusFields ParseStatus(std::string_view text) {
         }
         break;
       case 'S':
-        if (key == "SigPnd") SetMask(value, &f.sig_pending);
-        else if (key == "ShdPnd") SetMask(value, &f.sig_shared_pending);
-        else if (key == "SigBlk") SetMask(value, &f.sig_blocked);
-        else if (key == "SigIgn") SetMask(value, &f.sig_ignored);
-        else if (key == "SigCgt") SetMask(value, &f.sig_caught);
-        else if (key == "Seccomp") SetNumber(value, &f.seccomp);
+        if (key == "SigPnd")
+          SetMask(value, &f.sig_pending);
+        else if (key == "ShdPnd")
+          SetMask(value, &f.sig_shared_pending);
+        else if (key == "SigBlk")
+          SetMask(value, &f.sig_blocked);
+        else if (key == "SigIgn")
+          SetMask(value, &f.sig_ignored);
+        else if (key == "SigCgt")
+          SetMask(value, &f.sig_caught);
+        else if (key == "Seccomp")
+          SetNumber(value, &f.seccomp);
         break;
       case 'C':
-        if (key == "CapInh") SetMask(value, &f.cap_inheritable);
-        else if (key == "CapPrm") SetMask(value, &f.cap_permitted, &f.has_caps);
-        else if (key == "CapEff") SetMask(value, &f.cap_effective);
-        else if (key == "CapBnd") SetMask(value, &f.cap_bounding);
-        else if (key == "CapAmb") SetMask(value, &f.cap_ambient);
+        if (key == "CapInh")
+          SetMask(value, &f.cap_inheritable);
+        else if (key == "CapPrm")
+          SetMask(value, &f.cap_permitted, &f.has_caps);
+        else if (key == "CapEff")
+          SetMask(value, &f.cap_effective);
+        else if (key == "CapBnd")
+          SetMask(value, &f.cap_bounding);
+        else if (key == "CapAmb")
+          SetMask(value, &f.cap_ambient);
         break;
       case 'K':
         if (key == "Kthread") {

@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 #include <charconv>
 #include <string_view>
+#include <thread>
 
 #include "procfs/parse.hpp"
 
@@ -24,7 +24,6 @@ constexpr size_t kInitialBuffer = 4096;
 // The namespace links, in NsType order.
 constexpr const char* kNsLinks[] = {"ns/pid", "ns/mnt", "ns/net",    "ns/user",
                                     "ns/uts", "ns/ipc", "ns/cgroup", "ns/time"};
-
 
 CgroupSet ToCgroupSet(std::string_view text) {
   CgroupSet set;
@@ -131,6 +130,28 @@ void ProcReader::ReadNamespaces(int dir_fd, Process* p, bool flag_failures) {
   if (any_failed && flag_failures) p->unreadable |= kUnreadableNs;
 }
 
+UniqueFd ProcReader::OpenLiveThread(int dir_fd, int32_t pid) {
+  UniqueFd tasks(openat(dir_fd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!tasks) return {};
+  DIR* dir = fdopendir(tasks.get());
+  if (dir == nullptr) return {};
+  tasks.release();  // owned by dir now
+  std::unique_ptr<DIR, int (*)(DIR*)> owner(dir, closedir);
+  while (dirent* entry = readdir(dir)) {
+    int32_t tid = 0;
+    const char* name = entry->d_name;
+    auto [end, ec] = std::from_chars(name, name + strlen(name), tid);
+    if (ec != std::errc{} || *end != '\0' || tid == pid) continue;
+    UniqueFd thread(openat(dirfd(dir), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!thread) continue;
+    if (Slurp(thread.get(), "stat") == 0) {
+      auto stat = ParseStat(view());
+      if (stat && stat->state != 'Z' && stat->state != 'X') return thread;
+    }
+  }
+  return {};
+}
+
 std::optional<Process> ProcReader::Read(int32_t pid) {
   char dir_name[16];
   auto [end, ec] = std::to_chars(dir_name, dir_name + sizeof dir_name - 1, pid);
@@ -182,10 +203,18 @@ std::optional<Process> ProcReader::Read(int32_t pid) {
   }
   if (p.ns_pid.empty()) p.ns_pid.push_back(pid);  // kernels before 4.1 have no NSpid
 
+  // A thread-group leader that exited while other threads live has released its mm, files and
+  // namespaces: the process's program, cwd, cgroups and namespaces are read through a live
+  // thread instead (/proc/<pid>/task/<tid>/).
+  UniqueFd live_thread;
+  if (p.state == 'Z' && p.threads > 1) live_thread = OpenLiveThread(dir.get(), pid);
+  int info_fd = live_thread ? live_thread.get() : dir.get();
+
   bool userspace = !p.kernel_thread;
   if (userspace) {
-    // One byte past the limit tells a command line that was cut from one that fit.
-    if (SlurpBounded(dir.get(), "cmdline", options_.max_args_bytes + 1) == 0) {
+    // Two bytes past the limit tell a command line that was cut from one that fit, even when
+    // the byte after the limit is the NUL that ends the last kept argument.
+    if (SlurpBounded(info_fd, "cmdline", options_.max_args_bytes + 2) == 0) {
       Args args = ParseCmdline(view(), options_.max_args_bytes);
       p.args = std::move(args.raw);
       p.args_count = static_cast<uint32_t>(args.count);
@@ -193,9 +222,12 @@ std::optional<Process> ProcReader::Read(int32_t pid) {
     } else {
       p.unreadable |= kUnreadableCmdline;
     }
-    if (ReadLink(dir.get(), "exe") == 0) {
+    if (ReadLink(info_fd, "exe") == 0) {
       std::string_view exe = view();
-      if (exe.ends_with(kDeletedSuffix)) {
+      // " (deleted)" may also be part of a real file name: only an unlinked file is deleted.
+      struct stat target {};
+      if (exe.ends_with(kDeletedSuffix) && fstatat(info_fd, "exe", &target, 0) == 0 &&
+          target.st_nlink == 0) {
         p.executable_deleted = true;
         exe.remove_suffix(kDeletedSuffix.size());
       }
@@ -203,19 +235,19 @@ std::optional<Process> ProcReader::Read(int32_t pid) {
     } else if (!p.is_zombie()) {
       p.unreadable |= kUnreadableExe;
     }
-    if (ReadLink(dir.get(), "cwd") == 0) {
+    if (ReadLink(info_fd, "cwd") == 0) {
       p.cwd = paths_.Get(view(), [](std::string_view s) { return std::string(s); });
     } else if (!p.is_zombie()) {
       p.unreadable |= kUnreadableCwd;
     }
   }
-  if (Slurp(dir.get(), "cgroup") == 0) {
+  if (Slurp(info_fd, "cgroup") == 0) {
     p.cgroups = cgroup_sets_.Get(view(), ToCgroupSet);
   } else {
     p.unreadable |= kUnreadableCgroup;
   }
   // A zombie has released its namespaces: what is left is not a failure.
-  ReadNamespaces(dir.get(), &p, /*flag_failures=*/!p.is_zombie());
+  ReadNamespaces(info_fd, &p, /*flag_failures=*/!p.is_zombie());
 
   if (p.unreadable != 0) {
     // Something failed: tell "this file is not for us" from "the process is gone (or its PID
@@ -236,8 +268,8 @@ Result<std::vector<Process>> ReadAllProcesses(const std::string& proc_root, Read
   // procfs reads are system calls that scale across CPUs; a few readers, each with its own
   // buffer, cut the wall time of a large scan. Small hosts stay single-threaded.
   constexpr size_t kPidsPerThread = 2048;
-  size_t threads = std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()), 4,
-                                     1 + pids->size() / kPidsPerThread});
+  size_t threads = std::min<size_t>(
+      {std::max(1u, std::thread::hardware_concurrency()), 4, 1 + pids->size() / kPidsPerThread});
   std::vector<std::vector<Process>> parts(threads);
   std::vector<std::thread> workers;
   std::atomic<size_t> next{0};

@@ -42,6 +42,8 @@ class ProcReader {
   int ReadLink(int dir_fd, const char* name);
   std::string_view view() const { return std::string_view(buffer_.data(), length_); }
   void ReadNamespaces(int dir_fd, Process* p, bool flag_failures);
+  // /proc/<pid>/task/<tid> of a thread that has not exited, or an invalid fd.
+  UniqueFd OpenLiveThread(int dir_fd, int32_t pid);
 
   UniqueFd proc_fd_;
   ReadOptions options_;
@@ -52,6 +54,7 @@ class ProcReader {
 };
 
 // Reads every process. Processes that vanish during the scan are left out.
-Result<std::vector<Process>> ReadAllProcesses(const std::string& proc_root, ReadOptions options = {});
+Result<std::vector<Process>> ReadAllProcesses(const std::string& proc_root,
+                                              ReadOptions options = {});
 
 }  // namespace pidscope::procfs

@@ -6,15 +6,16 @@ namespace pidscope::procfs {
 
 namespace {
 // Linux device numbers (Documentation/admin-guide/devices.txt).
-constexpr uint32_t kTtyMajor = 4;           // tty0-63 virtual consoles, ttyS0.. at minor 64+
-constexpr uint32_t kTtyAuxMajor = 5;        // 5:0 /dev/tty, 5:1 /dev/console, 5:2 ptmx
-constexpr uint32_t kPtsFirstMajor = 136;    // Unix98 pty slaves span majors 136-143
+constexpr uint32_t kTtyMajor = 4;         // tty0-63 virtual consoles, ttyS0.. at minor 64+
+constexpr uint32_t kTtyAuxMajor = 5;      // 5:0 /dev/tty, 5:1 /dev/console, 5:2 ptmx
+constexpr uint32_t kPtsFirstMajor = 136;  // Unix98 pty slaves span majors 136-143
 constexpr uint32_t kPtsLastMajor = 143;
 }  // namespace
 
 TtyDevice DecodeTtyNr(uint32_t tty_nr) {
-  // proc(5): minor is bits 31-20 and 7-0, major is bits 15-8.
-  return TtyDevice{(tty_nr >> 8) & 0xff, ((tty_nr >> 12) & 0xfff00) | (tty_nr & 0xff)};
+  // The kernel's new_encode_dev(): minor in bits 31-20 and 7-0, a 12-bit major in bits 19-8
+  // (proc(5) says 15-8, which only holds for majors below 256).
+  return TtyDevice{(tty_nr >> 8) & 0xfff, ((tty_nr >> 12) & 0xfff00) | (tty_nr & 0xff)};
 }
 
 std::string TtyName(uint32_t tty_nr) {

@@ -109,8 +109,8 @@ Status Monitor::Resync(const char* reason) {
   uint64_t missing = table_.stats().missing_added;
   table_.Reconcile(std::move(scanned));
   ++stats_.resyncs;
-  log_(std::string("resync reason=\"") + reason + "\" ghosts_removed=" +
-       std::to_string(table_.stats().ghosts_removed - ghosts) +
+  log_(std::string("resync reason=\"") + reason +
+       "\" ghosts_removed=" + std::to_string(table_.stats().ghosts_removed - ghosts) +
        " missing_added=" + std::to_string(table_.stats().missing_added - missing));
   return Ok{};
 }

@@ -25,9 +25,9 @@ struct MonitorOptions {
 };
 
 struct MonitorStats {
-  uint64_t resyncs = 0;         // full rescans after loss
-  uint64_t reconciliations = 0; // periodic cheap reconciliations
-  uint64_t refreshes = 0;       // records completed from procfs
+  uint64_t resyncs = 0;             // full rescans after loss
+  uint64_t reconciliations = 0;     // periodic cheap reconciliations
+  uint64_t refreshes = 0;           // records completed from procfs
   uint64_t bootstrap_replayed = 0;  // events buffered during the bootstrap scan
   bool bootstrapped = false;
 };

@@ -17,9 +17,9 @@
 #include <utility>
 
 #include "bpf/skeleton.hpp"
-#include "source/bpf_task_iter.hpp"
 #include "pidscope.h"
 #include "pidscope_bpf.skel.h"
+#include "source/bpf_task_iter.hpp"
 
 namespace pidscope {
 namespace {
@@ -469,7 +469,7 @@ void BpfSource::AnnotateSnapshot(std::vector<Process>* processes) {
   auto tasks = ReadTasksFromKernel();
   if (!tasks) {
     impl_->Log("task iterator unavailable, sub-reaper state of existing processes stays unknown: " +
-        tasks.error().Message());
+               tasks.error().Message());
     return;
   }
   std::unordered_map<int32_t, const TaskRecord*> by_pid;

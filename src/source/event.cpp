@@ -31,10 +31,14 @@ const char* ActionName(EventAction action) {
 
 const char* EventSourceName(EventSource source) {
   switch (source) {
-    case EventSource::kBpf: return "bpf";
-    case EventSource::kNetlink: return "netlink";
-    case EventSource::kProcfs: return "procfs";
-    case EventSource::kModel: return "model";
+    case EventSource::kBpf:
+      return "bpf";
+    case EventSource::kNetlink:
+      return "netlink";
+    case EventSource::kProcfs:
+      return "procfs";
+    case EventSource::kModel:
+      return "model";
   }
   return "unknown";
 }

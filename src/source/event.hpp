@@ -39,14 +39,14 @@ struct Event {
   uint64_t timestamp_ns = 0;  // CLOCK_BOOTTIME ns when the kernel saw it (0 unknown)
 
   // The process the event is about (host PIDs). start_ticks == 0 means unknown.
-  int32_t pid = 0;          // thread-group id
-  int32_t tid = 0;          // the thread that acted (== pid for single-threaded processes)
-  uint64_t start_ticks = 0; // boot-relative start in clock ticks, as /proc/<pid>/stat field 22
+  int32_t pid = 0;             // thread-group id
+  int32_t tid = 0;             // the thread that acted (== pid for single-threaded processes)
+  uint64_t start_ticks = 0;    // boot-relative start in clock ticks, as /proc/<pid>/stat field 22
   uint64_t start_boot_ns = 0;  // precise start (BPF only), 0 unknown
-  int32_t ppid = -1;        // the kernel's current real parent tgid, -1 unknown
+  int32_t ppid = -1;           // the kernel's current real parent tgid, -1 unknown
 
   // kFork
-  int32_t parent_tid = 0;   // the thread that forked
+  int32_t parent_tid = 0;  // the thread that forked
   uint64_t pidns_inode = 0;
   uint8_t pidns_level = 0;
   bool pidns_known = false;
@@ -55,10 +55,10 @@ struct Event {
   // kExec (filename and args are owned strings reused by sources: no allocation per event
   // once their capacity suffices)
   std::string filename;
-  std::string args;         // NUL-separated, bounded
+  std::string args;  // NUL-separated, bounded
   uint32_t args_count = 0;
   bool args_truncated = false;
-  int32_t old_tid = 0;      // a non-leader thread that exec'd had this TID before
+  int32_t old_tid = 0;  // a non-leader thread that exec'd had this TID before
   uint64_t cgroup_id = 0;
 
   // kExec and kCredChange: credentials after the change (valid when creds_known)

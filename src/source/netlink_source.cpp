@@ -92,26 +92,39 @@ size_t MinimumLength(uint32_t what) {
   }
 }
 
-// Walks the netlink messages of one datagram from the kernel; calls `fn(cn_msg, proc_event)`
-// for each well-formed proc connector message (copied: the datagram is not aligned for it).
+// Calls `fn(cn_msg, proc_event)` if `nlh` is a well-formed proc connector message (copied: the
+// datagram is not aligned for it).
+template <typename Fn>
+void HandleMessage(const nlmsghdr* nlh, Fn&& fn) {
+  if (nlh->nlmsg_type == NLMSG_NOOP || nlh->nlmsg_type == NLMSG_ERROR) return;
+  const size_t payload = nlh->nlmsg_len - NLMSG_HDRLEN;
+  if (nlh->nlmsg_len < NLMSG_HDRLEN || payload < sizeof(cn_msg)) return;
+  cn_msg cn;
+  std::memcpy(&cn, NLMSG_DATA(nlh), sizeof(cn));
+  if (cn.id.idx != CN_IDX_PROC || cn.id.val != CN_VAL_PROC) return;
+  if (cn.len > payload - sizeof(cn_msg) || cn.len < kEventHeader) return;
+  proc_event ev;
+  std::memset(&ev, 0, sizeof(ev));
+  std::memcpy(&ev, static_cast<const char*>(NLMSG_DATA(nlh)) + sizeof(cn_msg),
+              std::min<size_t>(cn.len, sizeof(ev)));
+  if (cn.len < MinimumLength(ev.what)) return;
+  fn(cn, ev);
+}
+
+// Walks the netlink messages of one datagram from the kernel. This is the walk NLMSG_OK and
+// NLMSG_NEXT do, written out: the macros compare a signed length with the unsigned nlmsg_len,
+// which clang rejects under -Wsign-compare.
 template <typename Fn>
 void ForEachProcEvent(const char* data, size_t size, Fn&& fn) {
-  auto* nlh = reinterpret_cast<const nlmsghdr*>(data);
-  int remaining = static_cast<int>(size);
-  for (; NLMSG_OK(nlh, remaining); nlh = NLMSG_NEXT(nlh, remaining)) {
-    if (nlh->nlmsg_type == NLMSG_NOOP || nlh->nlmsg_type == NLMSG_ERROR) continue;
-    const size_t payload = nlh->nlmsg_len - NLMSG_HDRLEN;
-    if (payload < sizeof(cn_msg)) continue;
-    cn_msg cn;
-    std::memcpy(&cn, NLMSG_DATA(nlh), sizeof(cn));
-    if (cn.id.idx != CN_IDX_PROC || cn.id.val != CN_VAL_PROC) continue;
-    if (cn.len > payload - sizeof(cn_msg) || cn.len < kEventHeader) continue;
-    proc_event ev;
-    std::memset(&ev, 0, sizeof(ev));
-    std::memcpy(&ev, static_cast<const char*>(NLMSG_DATA(nlh)) + sizeof(cn_msg),
-                std::min<size_t>(cn.len, sizeof(ev)));
-    if (cn.len < MinimumLength(ev.what)) continue;
-    fn(cn, ev);
+  size_t remaining = size;
+  const char* cursor = data;
+  while (remaining >= sizeof(nlmsghdr)) {
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(cursor);
+    if (nlh->nlmsg_len < sizeof(nlmsghdr) || nlh->nlmsg_len > remaining) break;
+    HandleMessage(nlh, fn);
+    const size_t step = std::min<size_t>(NLMSG_ALIGN(nlh->nlmsg_len), remaining);
+    cursor += step;
+    remaining -= step;
   }
 }
 

@@ -26,7 +26,9 @@ class JsonWriter {
   JsonWriter& Null();
 
   // Shorthands for "key": value members.
-  JsonWriter& Member(std::string_view key, std::string_view value) { return Key(key).String(value); }
+  JsonWriter& Member(std::string_view key, std::string_view value) {
+    return Key(key).String(value);
+  }
   JsonWriter& Member(std::string_view key, const char* value) { return Key(key).String(value); }
   JsonWriter& MemberInt(std::string_view key, int64_t value) { return Key(key).Int(value); }
   JsonWriter& MemberUInt(std::string_view key, uint64_t value) { return Key(key).UInt(value); }

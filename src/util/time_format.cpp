@@ -17,9 +17,9 @@ void AppendRfc3339Ns(std::string* out, int64_t unix_ns) {
   tm utc{};
   gmtime_r(&t, &utc);
   char buf[48];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", utc.tm_year + 1900,
-                        utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                        static_cast<long long>(nanos));
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ",
+                        utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                        utc.tm_sec, static_cast<long long>(nanos));
   out->append(buf, n > 0 ? static_cast<size_t>(n) : 0);
 }
 

@@ -18,9 +18,9 @@ void BM_ReadAllProcesses(benchmark::State& state) {
     benchmark::DoNotOptimize(count);
   }
   state.counters["processes"] = static_cast<double>(count);
-  state.counters["per_process_us"] = benchmark::Counter(
-      static_cast<double>(count) * state.iterations(),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["per_process_us"] =
+      benchmark::Counter(static_cast<double>(count) * state.iterations(),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_ReadAllProcesses)->Unit(benchmark::kMillisecond);
 

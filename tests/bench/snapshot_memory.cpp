@@ -25,8 +25,9 @@ int main() {
   });
   size_t total = after - before;
   double per_process = static_cast<double>(total - args_bytes) / static_cast<double>(table.size());
-  std::printf("processes %zu\nheap_bytes_total %zu\nargs_bytes %zu\nbytes_per_process_excl_args %.0f\n"
-              "sizeof_Process %zu\n",
-              table.size(), total, args_bytes, per_process, sizeof(Process));
+  std::printf(
+      "processes %zu\nheap_bytes_total %zu\nargs_bytes %zu\nbytes_per_process_excl_args %.0f\n"
+      "sizeof_Process %zu\n",
+      table.size(), total, args_bytes, per_process, sizeof(Process));
   return per_process <= 1024 ? 0 : 3;
 }

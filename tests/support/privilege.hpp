@@ -15,13 +15,13 @@ bool InCi();
 
 }  // namespace pidscope::testing
 
-#define PIDSCOPE_REQUIRE_ROOT()                                                              \
-  do {                                                                                       \
-    if (auto missing_ = ::pidscope::testing::MissingPrivilege()) {                           \
-      if (::pidscope::testing::InCi()) {                                                     \
-        FAIL() << "privileged test cannot run under CI=true: " << *missing_;                 \
-      } else {                                                                               \
-        GTEST_SKIP() << *missing_;                                                           \
-      }                                                                                      \
-    }                                                                                        \
+#define PIDSCOPE_REQUIRE_ROOT()                                              \
+  do {                                                                       \
+    if (auto missing_ = ::pidscope::testing::MissingPrivilege()) {           \
+      if (::pidscope::testing::InCi()) {                                     \
+        FAIL() << "privileged test cannot run under CI=true: " << *missing_; \
+      } else {                                                               \
+        GTEST_SKIP() << *missing_;                                           \
+      }                                                                      \
+    }                                                                        \
   } while (0)
