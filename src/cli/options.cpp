@@ -109,6 +109,9 @@ std::optional<Status> ApplyLiveOption(const std::string& key, TakeValue&& take_v
     while (start <= value.size()) {
       size_t comma = value.find(',', start);
       std::string action = value.substr(start, comma == std::string::npos ? comma : comma - start);
+      // "fork, exit" reads naturally in a config file: ignore spaces around the names.
+      action.erase(0, action.find_first_not_of(' '));
+      action.erase(action.find_last_not_of(' ') + 1);
       if (!ActionFromName(action) || action == "thread_exit") {
         return Status(Usage("unknown event action '" + action + "'"));
       }
