@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(whole[args.raw.size()] == '\0', "cut inside an argument although a boundary existed");
   }
 
-  auto split = pidscope::procfs::SplitArgs(args.raw);
+  auto split = pidscope::procfs::SplitArgs(args.raw, args.count);
   Check(args.count == split.size(), "count disagrees with SplitArgs");
   std::string joined;
   for (size_t i = 0; i < split.size(); ++i) {

@@ -30,7 +30,7 @@ TEST(ParseCmdline, CapturedShellScript) {
   Args args = ParseCmdline(ReadProcfsData("linux-6.18/self/cmdline"), 32 * 1024);
   EXPECT_FALSE(args.truncated);
   EXPECT_EQ(args.count, 2u);
-  auto split = SplitArgs(args.raw);
+  auto split = SplitArgs(args.raw, args.count);
   ASSERT_EQ(split.size(), 2u);
   EXPECT_EQ(split[0], "/bin/bash");
   EXPECT_TRUE(split[1].ends_with("capture.sh")) << split[1];
@@ -43,7 +43,7 @@ TEST(ParseCmdline, HostileArgumentsAreKeptByteForByte) {
   EXPECT_FALSE(args.truncated);
   EXPECT_EQ(args.raw.size(), text.size() - 1);
   EXPECT_EQ(args.count, 15u);
-  auto split = SplitArgs(args.raw);
+  auto split = SplitArgs(args.raw, args.count);
   ASSERT_EQ(split.size(), 15u);
   EXPECT_EQ(split[0], "sh");
   EXPECT_EQ(split[1], "-c");
@@ -68,7 +68,7 @@ TEST(ParseCmdline, HugeArgumentBeyondTheBoundIsDroppedWhole) {
   Args args = ParseCmdline(text, 32 * 1024);
   EXPECT_TRUE(args.truncated);
   EXPECT_LE(args.raw.size(), 32u * 1024);
-  auto split = SplitArgs(args.raw);
+  auto split = SplitArgs(args.raw, args.count);
   ASSERT_EQ(split.size(), 13u);
   EXPECT_EQ(args.count, 13u);
   EXPECT_EQ(split[11], "\x01\x7f");
@@ -82,7 +82,7 @@ TEST(ParseCmdline, KernelThreadAndZombieHaveNoArguments) {
     EXPECT_EQ(args.count, 0u) << file;
     EXPECT_THAT(args.raw, IsEmpty()) << file;
     EXPECT_FALSE(args.truncated) << file;
-    EXPECT_THAT(SplitArgs(args.raw), IsEmpty()) << file;
+    EXPECT_THAT(SplitArgs(args.raw, args.count), IsEmpty()) << file;
   }
 }
 
@@ -97,7 +97,7 @@ TEST(ParseCmdline, RewrittenArgvWithoutFinalNul) {
 TEST(ParseCmdline, EmptyArgumentsInTheMiddleAreCounted) {
   Args args = ParseCmdline("a\0\0b\0"s, 4096);
   EXPECT_EQ(args.count, 3u);
-  EXPECT_THAT(SplitArgs(args.raw), ElementsAre("a", "", "b"));
+  EXPECT_THAT(SplitArgs(args.raw, args.count), ElementsAre("a", "", "b"));
 }
 
 TEST(ParseCmdline, ExactlyAtTheBoundIsNotTruncated) {
@@ -136,7 +136,7 @@ TEST(ParseCmdline, OutputNeverExceedsTheBound) {
     EXPECT_LE(args.raw.size(), bound) << "bound " << bound;
     EXPECT_TRUE(text.starts_with(args.raw)) << "bound " << bound;
     EXPECT_EQ(args.truncated, text.size() - 1 > bound) << "bound " << bound;
-    EXPECT_EQ(args.count, SplitArgs(args.raw).size()) << "bound " << bound;
+    EXPECT_EQ(args.count, SplitArgs(args.raw, args.count).size()) << "bound " << bound;
   }
 }
 
@@ -214,6 +214,22 @@ TEST_F(ReadCmdline, ArgumentBoundaryRightAfterTheBoundIsStillTruncated) {
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->args, "0123456789abcdef");
   EXPECT_TRUE(p->args_truncated) << "the argument \"tail\" was dropped";
+}
+
+}  // namespace
+}  // namespace pidscope::procfs
+
+namespace pidscope::procfs {
+namespace {
+
+TEST(ParseCmdline, LoneNulIsOneEmptyArgument) {
+  Args args = ParseCmdline(std::string_view("\0", 1), 100);
+  EXPECT_EQ(args.count, 1u);
+  EXPECT_EQ(args.raw, "");
+  auto split = SplitArgs(args.raw, args.count);
+  ASSERT_EQ(split.size(), 1u);
+  EXPECT_EQ(split[0], "");
+  EXPECT_EQ(ParseCmdline("", 100).count, 0u);
 }
 
 }  // namespace
