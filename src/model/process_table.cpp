@@ -368,6 +368,11 @@ void ProcessTable::ApplyExec(const Event& e, Process* p) {
     p->args.assign(e.args);
     p->args_count = e.args_count;
     p->args_truncated = e.args_truncated;
+    // The kernel side keeps a few KiB of argv; procfs can give the configured bound.
+    if (e.args_truncated) {
+      p->needs_refresh = true;
+      refresh_requests_.push_back(p->key.pid);
+    }
   }
   if (e.comm[0] != '\0') p->comm.assign(e.comm.data(), strnlen(e.comm.data(), e.comm.size()));
   if (e.creds_known) {
