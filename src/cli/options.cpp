@@ -24,8 +24,9 @@ Commands:
 Options:
   --format text|json     Output format (snapshot; default text). JSON is the stable contract:
                          an array of ECS documents (process.*, host.*, pidscope.*).
-  --by none|session|pidns
-                         Group the tree by session or by PID namespace (tree; default none).
+  --by none|session|pidns|container
+                         Group the tree by session, PID namespace or container (tree; default
+                         none); each container's tree hangs from its init.
   --proc PATH            procfs mount to read (default /proc), e.g. a host's /proc mounted
                          into a container.
   --max-args-bytes N     Bytes of argv kept per process (default 32768); longer command
@@ -61,6 +62,7 @@ Privileges:
 
 Tree markers:
   [pidns-init LN]        PID 1 of a PID namespace N levels below the host's (a container init).
+  {runtime:id}           Where a container starts: docker:3f4e5d6c7b8a, cri-o:..., podman:...
   <defunct>              A zombie: exited, not yet reaped by its parent.
   NSPID                  The PID at every namespace level, host first: 4242/1/7.
 
@@ -201,8 +203,10 @@ Result<Options> ParseOptions(const std::vector<std::string>& args, Options defau
         options.grouping = TreeGrouping::kSession;
       } else if (*v == "pidns") {
         options.grouping = TreeGrouping::kPidNamespace;
+      } else if (*v == "container") {
+        options.grouping = TreeGrouping::kContainer;
       } else {
-        return Usage("--by must be none, session or pidns, not '" + *v + "'");
+        return Usage("--by must be none, session, pidns or container, not '" + *v + "'");
       }
     } else if (name == "--proc") {
       auto v = take_value();

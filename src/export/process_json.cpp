@@ -7,6 +7,7 @@
 
 #include "model/entity_id.hpp"
 #include "procfs/parse.hpp"
+#include "resolve/cgroup_identity.hpp"
 #include "util/time_format.hpp"
 
 namespace pidscope {
@@ -262,6 +263,39 @@ void WritePidscopeFields(JsonWriter* w, const Process& p, const ProcessJsonConte
   if (p.cgroup_id != 0) w->MemberUInt("cgroup_id", p.cgroup_id);
 }
 
+// ECS container.* and orchestrator.* from the process's cgroups; pidscope.container.* holds
+// what ECS has no name for.
+void WriteContainerObjects(JsonWriter* w, const Process& p) {
+  if (!p.container) return;
+  const ContainerIdentity& c = *p.container;
+  if (!c.id.empty() || !c.runtime.empty()) {
+    w->Key("container").BeginObject();
+    if (!c.id.empty()) w->Member("id", c.id);
+    if (!c.runtime.empty()) w->Member("runtime", c.runtime);
+    w->EndObject();
+  }
+  if (c.in_kubernetes) {
+    w->Key("orchestrator").BeginObject();
+    w->Member("type", "kubernetes");
+    w->Key("resource").BeginObject().Member("type", "pod");
+    if (!c.pod_uid.empty()) w->Member("id", c.pod_uid);
+    w->EndObject();
+    w->EndObject();
+  }
+}
+
+void WriteContainerDetails(JsonWriter* w, const Process& p) {
+  if (!p.container) return;
+  const ContainerIdentity& c = *p.container;
+  w->Key("container").BeginObject();
+  w->Member("role", c.role);
+  if (!c.qos_class.empty()) w->Member("qos_class", c.qos_class);
+  if (!c.pod_uid.empty()) w->Member("pod_uid", c.pod_uid);
+  w->MemberInt("nesting_depth", c.nesting_depth);
+  w->Member("cgroup_path", c.cgroup_path);
+  w->EndObject();
+}
+
 }  // namespace
 
 void WriteProcessDocument(JsonWriter* w, const Process& process,
@@ -271,9 +305,11 @@ void WriteProcessDocument(JsonWriter* w, const Process& process,
   w->Key("boot").BeginObject().Member("id", context.host->boot_id).EndObject();
   w->MemberUInt("pid_ns_ino", context.host->host_pidns_inode);
   w->EndObject();
+  WriteContainerObjects(w, process);
   WriteProcessObject(w, process, context, false);
   w->Key("pidscope").BeginObject();
   WritePidscopeFields(w, process, context);
+  WriteContainerDetails(w, process);
   w->EndObject();
   w->EndObject();
 }
@@ -322,12 +358,16 @@ void WriteEventDocument(JsonWriter* w, const Event& event, const ProcessJsonCont
   w->MemberUInt("pid_ns_ino", context.host->host_pidns_inode);
   w->EndObject();
   if (process != nullptr) {
+    WriteContainerObjects(w, *process);
     WriteProcessObject(w, *process, context, true);
   } else {
     w->Key("process").BeginObject().MemberInt("pid", event.pid).EndObject();
   }
   w->Key("pidscope").BeginObject();
-  if (process != nullptr) WritePidscopeFields(w, *process, context);
+  if (process != nullptr) {
+    WritePidscopeFields(w, *process, context);
+    WriteContainerDetails(w, *process);
+  }
   w->Key("event").BeginObject();
   w->Member("source", EventSourceName(event.source));
   w->MemberInt("tid", event.tid);

@@ -6,15 +6,24 @@
 #include <unordered_set>
 
 #include "procfs/parse.hpp"
+#include "resolve/cgroup_identity.hpp"
 #include "util/utf8.hpp"
 
 namespace pidscope {
 
 namespace {
 
+// "docker:3f4e5d6c7b8a" (12 characters of a long id, as docker ps shows it).
+std::string ContainerLabel(const ContainerIdentity& c) {
+  std::string label = c.runtime.empty() ? c.role : c.runtime;
+  if (!c.id.empty()) label += ":" + (c.id.size() == 64 ? c.id.substr(0, 12) : c.id);
+  if (c.role != kRoleContainer && !c.role.empty()) label += " " + c.role;
+  return label;
+}
+
 // One line per process; `prefix` carries the forest indentation.
-void AppendLine(std::string* out, const Process& p, const std::string& prefix,
-                const TreeOptions& options, NameCache* names) {
+void AppendLine(std::string* out, const ProcessTable& table, const Process& p,
+                const std::string& prefix, const TreeOptions& options, NameCache* names) {
   char head[128];
   std::string tty = p.tty_nr != 0 ? procfs::TtyName(p.tty_nr) : "?";
   std::string user;
@@ -34,6 +43,13 @@ void AppendLine(std::string* out, const Process& p, const std::string& prefix,
                     p.key.pid, p.ppid, p.pgid, p.sid, tty.c_str(), p.state, nspid.c_str());
   out->append(head, n > 0 ? static_cast<size_t>(n) : 0);
   out->append(prefix);
+  if (p.container) {
+    // Mark where a container starts: its first process in the forest.
+    const Process* parent = table.Find(p.ppid);
+    if (parent == nullptr || parent->container != p.container) {
+      out->append("{" + ContainerLabel(*p.container) + "} ");
+    }
+  }
   if (p.is_namespace_init()) {
     out->append("[pidns-init L" + std::to_string(p.pidns_level()) + "] ");
   }
@@ -74,7 +90,7 @@ void AppendForest(std::string* out, const ProcessTable& table, const std::vector
     stack.pop_back();
     const Process* p = table.Find(frame.pid);
     if (p == nullptr) continue;
-    AppendLine(out, *p, frame.prefix.empty() ? "" : frame.prefix + "\\_ ", options, names);
+    AppendLine(out, table, *p, frame.prefix.empty() ? "" : frame.prefix + "\\_ ", options, names);
     std::vector<int32_t> children = table.Children(frame.pid);
     for (auto it = children.rbegin(); it != children.rend(); ++it) {
       if (*it != frame.pid && in_group.contains(*it)) stack.push_back({*it, frame.prefix + "    "});
@@ -130,6 +146,33 @@ std::string RenderTree(const ProcessTable& table, const TreeOptions& options, Na
     std::vector<int32_t> all;
     for (const Process* p : sorted) all.push_back(p->key.pid);
     AppendForest(&out, table, all, options, names);
+    return out;
+  }
+  if (options.grouping == TreeGrouping::kContainer) {
+    // One forest per container, the host's processes first; each container's tree hangs from
+    // its init (the members whose parent is outside the container).
+    std::map<std::string, std::vector<int32_t>> by_container;
+    std::map<std::string, const ContainerIdentity*> identity;
+    for (const Process* p : sorted) {
+      std::string key = p->container ? ContainerLabel(*p->container) : std::string();
+      by_container[key].push_back(p->key.pid);
+      if (p->container) identity[key] = p->container.get();
+    }
+    for (const auto& [key, members] : by_container) {
+      out += "\n== ";
+      if (key.empty()) {
+        out += "host";
+      } else {
+        const ContainerIdentity& c = *identity[key];
+        out += "container " + (c.runtime.empty() ? std::string("-") : c.runtime) + " " +
+               (c.id.empty() ? std::string("-") : c.id);
+        if (!c.pod_uid.empty()) out += " pod " + c.pod_uid;
+        if (!c.qos_class.empty()) out += " qos " + c.qos_class;
+        if (c.role != kRoleContainer) out += " role " + c.role;
+      }
+      out += " (" + std::to_string(members.size()) + " processes)\n";
+      AppendForest(&out, table, members, options, names);
+    }
     return out;
   }
   // Groups in ascending order of their key; each is its own forest.

@@ -9,7 +9,7 @@
 
 namespace pidscope {
 
-enum class TreeGrouping { kNone, kSession, kPidNamespace };
+enum class TreeGrouping { kNone, kSession, kPidNamespace, kContainer };
 
 struct TreeOptions {
   TreeGrouping grouping = TreeGrouping::kNone;

@@ -11,6 +11,8 @@
 
 namespace pidscope {
 
+struct ContainerIdentity;  // resolve/cgroup_identity.hpp
+
 // A process is identified by its PID and its start time (boot-relative clock ticks, as in
 // /proc/<pid>/stat field 22): a reused PID has a different start time, so it never aliases.
 struct ProcessKey {
@@ -98,6 +100,8 @@ struct Process {
   std::vector<int32_t> ns_pgid;
   std::vector<int32_t> ns_sid;
   std::shared_ptr<const CgroupSet> cgroups;  // interned
+  // The container the cgroups name (shared by its processes); null on the host.
+  std::shared_ptr<const ContainerIdentity> container;
 
   uint64_t sig_blocked = 0;
   uint64_t sig_ignored = 0;

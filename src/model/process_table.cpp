@@ -325,6 +325,7 @@ void ProcessTable::ApplyFork(const Event& e) {
     p.ns_pgid.resize(p.ns_pid.size(), 0);  // leaders in outer namespaces are invisible inside
     p.ns_sid.resize(p.ns_pid.size(), 0);
     p.cgroups = parent->cgroups;
+    p.container = parent->container;
     p.cgroup_id = parent->cgroup_id;
     p.sig_blocked = parent->sig_blocked;
     p.sig_ignored = parent->sig_ignored;
@@ -351,6 +352,7 @@ void ProcessTable::ApplyFork(const Event& e) {
     p.ns_pgid.clear();
     p.ns_sid.clear();
     p.cgroups.reset();
+    p.container.reset();
     p.needs_refresh = true;
   }
   if (e.pidns_known) p.ns_inode[static_cast<size_t>(NsType::kPid)] = e.pidns_inode;
@@ -382,7 +384,15 @@ void ProcessTable::ApplyExec(const Event& e, Process* p) {
     p->credentials.cap_effective = e.cap_effective;
     p->credentials.cap_permitted = e.cap_permitted;
   }
-  if (e.cgroup_id != 0) p->cgroup_id = e.cgroup_id;
+  if (e.cgroup_id != 0) {
+    // Joining a container (runc exec, nsenter) moves the process to another cgroup before
+    // its exec: the cgroup lines and the container must be read again.
+    if (p->cgroup_id != 0 && p->cgroup_id != e.cgroup_id) {
+      p->needs_refresh = true;
+      refresh_requests_.push_back(p->key.pid);
+    }
+    p->cgroup_id = e.cgroup_id;
+  }
   p->sig_caught = 0;  // exec resets caught signals to their default action
   p->threads = 1;     // exec kills every other thread
   ++p->exec_count;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "procfs/parse.hpp"
+#include "resolve/cgroup_identity.hpp"
 
 namespace pidscope::procfs {
 
@@ -130,6 +131,23 @@ void ProcReader::ReadNamespaces(int dir_fd, Process* p, bool flag_failures) {
   if (any_failed && flag_failures) p->unreadable |= kUnreadableNs;
 }
 
+std::shared_ptr<const ContainerIdentity> ProcReader::ContainerFor(std::string_view text,
+                                                                  const CgroupSet& set) {
+  auto it = containers_.find(std::string(text));
+  if (it != containers_.end()) return it->second;
+  // Containers come and go: forget identities nobody holds before the cache grows large.
+  if (containers_.size() > 4096) {
+    std::erase_if(containers_,
+                  [](const auto& e) { return !e.second || e.second.use_count() == 1; });
+  }
+  std::shared_ptr<const ContainerIdentity> identity;
+  if (auto found = IdentifyCgroups(set)) {
+    identity = std::make_shared<const ContainerIdentity>(std::move(*found));
+  }
+  containers_.emplace(std::string(text), identity);
+  return identity;
+}
+
 UniqueFd ProcReader::OpenLiveThread(int dir_fd, int32_t pid) {
   UniqueFd tasks(openat(dir_fd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!tasks) return {};
@@ -243,6 +261,7 @@ std::optional<Process> ProcReader::Read(int32_t pid) {
   }
   if (Slurp(info_fd, "cgroup") == 0) {
     p.cgroups = cgroup_sets_.Get(view(), ToCgroupSet);
+    p.container = ContainerFor(view(), *p.cgroups);
   } else {
     p.unreadable |= kUnreadableCgroup;
   }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "model/process.hpp"
@@ -42,6 +43,8 @@ class ProcReader {
   int ReadLink(int dir_fd, const char* name);
   std::string_view view() const { return std::string_view(buffer_.data(), length_); }
   void ReadNamespaces(int dir_fd, Process* p, bool flag_failures);
+  std::shared_ptr<const ContainerIdentity> ContainerFor(std::string_view text,
+                                                        const CgroupSet& set);
   // /proc/<pid>/task/<tid> of a thread that has not exited, or an invalid fd.
   UniqueFd OpenLiveThread(int dir_fd, int32_t pid);
 
@@ -51,6 +54,8 @@ class ProcReader {
   size_t length_ = 0;
   InternPool<std::string> paths_;
   InternPool<CgroupSet> cgroup_sets_;
+  // Container identity by cgroup file text; null where the cgroups name no container.
+  std::unordered_map<std::string, std::shared_ptr<const ContainerIdentity>> containers_;
 };
 
 // Reads every process. Processes that vanish during the scan are left out.
