@@ -7,10 +7,11 @@ packages=(
   # BPF: clang compiles bpf/*.bpf.c, bpftool makes skeletons, libbpf loads them
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
   # libraries
-  libcap-dev libssl-dev
+  libcap-dev libssl-dev libcurl4-openssl-dev
   # tests, fuzzing, benchmarks
+  tini dumb-init catatonit
   googletest libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libclang-rt-14-dev clang-format
-  procps util-linux hyperfine time python3
+  procps util-linux hyperfine time python3 openssl
 )
 if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
 missing=()

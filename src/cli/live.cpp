@@ -11,6 +11,7 @@
 #include "export/event_file.hpp"
 #include "export/process_json.hpp"
 #include "procfs/host.hpp"
+#include "resolve/cgroup_identity.hpp"
 #include "runtime/log.hpp"
 #include "runtime/monitor.hpp"
 #include "runtime/privileges.hpp"
@@ -46,11 +47,13 @@ uint64_t BootNowNs() {
 struct EventFilter {
   std::vector<EventAction> actions;  // empty: all
   uint64_t pidns = 0;
+  std::string container;
 
   static EventFilter From(const Options& options) {
     EventFilter filter;
     for (const auto& name : options.actions) filter.actions.push_back(*ActionFromName(name));
     filter.pidns = options.pidns_filter;
+    filter.container = options.container_filter;
     return filter;
   }
   bool Accepts(const Event& event, const ProcessTable& table) const {
@@ -59,9 +62,15 @@ struct EventFilter {
         std::find(actions.begin(), actions.end(), event.action) == actions.end()) {
       return false;
     }
-    if (pidns != 0) {
+    if (pidns != 0 || !container.empty()) {
       const Process* p = table.Find(event.pid);
-      if (p == nullptr || p->ns(NsType::kPid) != pidns) return false;
+      if (p == nullptr) return false;
+      if (pidns != 0 && p->ns(NsType::kPid) != pidns) return false;
+      if (!container.empty() &&
+          (!p->container || (!p->container->id.starts_with(container) &&
+                             !p->container->pod_uid.starts_with(container)))) {
+        return false;
+      }
     }
     return true;
   }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/containers.hpp"
 #include "cli/live.hpp"
 #include "cli/options.hpp"
 #include "export/process_json.hpp"
@@ -101,6 +102,8 @@ int Main(int argc, char** argv) {
     case Command::kSnapshot:
     case Command::kTree:
       return RunSnapshotOrTree(*options);
+    case Command::kContainers:
+      return RunContainers(*options);
     case Command::kEvents:
       return RunEvents(*options);
     case Command::kRun:

@@ -16,6 +16,9 @@ A container-aware process monitor: who runs what, where, under whom.
 Commands:
   snapshot        Print every process of the host, read from procfs.
   tree            Print the process forest (like ps -ef --forest) with namespace PIDs.
+  containers      List containers and PID namespaces: processes, zombies, orphans,
+                  sub-reapers, and whether each init reaps its children (ok, suspect,
+                  failing, with the reason).
   events          Stream process events as JSON lines (ECS) to standard output.
   run             The daemon: keep the live model, write events, log, reload on SIGHUP.
   help            Show this text.
@@ -27,6 +30,9 @@ Options:
   --by none|session|pidns|container
                          Group the tree by session, PID namespace or container (tree; default
                          none); each container's tree hangs from its init.
+  --observe SECONDS      containers: watch this long (default 3; 0 = one look); a zombie
+                         child of an init that stays unreaped for the whole window makes
+                         that init "failing".
   --proc PATH            procfs mount to read (default /proc), e.g. a host's /proc mounted
                          into a container.
   --max-args-bytes N     Bytes of argv kept per process (default 32768); longer command
@@ -40,6 +46,8 @@ Options:
                          reap, setsid, setpgid, cred_change, subreaper, comm, reparent.
   --pid-namespace INODE  Only processes whose PID namespace has this inode (see
                          pidscope.pidns.inode or lsns -t pid).
+  --container ID         Only processes of containers whose id (or pod UID) starts with ID
+                         (the 12-character short id works).
   --events PATH          run: write events as JSON lines to PATH ('-' for standard output),
                          rotated to PATH.1 beyond --events-max-bytes (default 64 MiB).
   --events-max-bytes N   run: size at which the events file is rotated.
@@ -94,8 +102,8 @@ Result<uint64_t> ParseUnsigned(const std::string& name, const std::string& text)
 template <typename TakeValue>
 std::optional<Status> ApplyLiveOption(const std::string& key, TakeValue&& take_value,
                                       Options* options) {
-  static const char* kKeys[] = {"source",           "action", "pid-namespace",    "events",
-                                "events-max-bytes", "config", "reconcile-seconds"};
+  static const char* kKeys[] = {"source", "action",           "pid-namespace", "container",
+                                "events", "events-max-bytes", "config",        "reconcile-seconds"};
   if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) return std::nullopt;
   auto v = take_value();
   if (!v) return Status(v.error());
@@ -125,6 +133,8 @@ std::optional<Status> ApplyLiveOption(const std::string& key, TakeValue&& take_v
     auto n = ParseUnsigned("pid-namespace", value);
     if (!n) return Status(n.error());
     options->pidns_filter = *n;
+  } else if (key == "container") {
+    options->container_filter = value;
   } else if (key == "events") {
     options->events_path = value;
   } else if (key == "events-max-bytes") {
@@ -151,6 +161,8 @@ Result<Options> ParseOptions(const std::vector<std::string>& args, Options defau
     options.command = Command::kSnapshot;
   } else if (command == "tree") {
     options.command = Command::kTree;
+  } else if (command == "containers") {
+    options.command = Command::kContainers;
   } else if (command == "events") {
     options.command = Command::kEvents;
   } else if (command == "run") {
@@ -221,6 +233,12 @@ Result<Options> ParseOptions(const std::vector<std::string>& args, Options defau
         return Usage("--max-args-bytes needs a positive number, not '" + *v + "'");
       }
       options.max_args_bytes = n;
+    } else if (name == "--observe") {
+      auto v = take_value();
+      if (!v) return v.error();
+      auto n = ParseUnsigned("--observe", *v);
+      if (!n || *n > 3600) return Usage("--observe needs seconds between 0 and 3600");
+      options.observe_seconds = static_cast<uint32_t>(*n);
     } else if (name == "--log-format") {
       auto v = take_value();
       if (!v) return v.error();

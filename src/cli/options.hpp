@@ -12,7 +12,7 @@
 
 namespace pidscope::cli {
 
-enum class Command { kHelp, kVersion, kSnapshot, kTree, kEvents, kRun };
+enum class Command { kHelp, kVersion, kSnapshot, kTree, kContainers, kEvents, kRun };
 enum class Format { kText, kJson };
 
 struct Options {
@@ -21,11 +21,13 @@ struct Options {
   TreeGrouping grouping = TreeGrouping::kNone;
   std::string proc_root = "/proc";
   size_t max_args_bytes = 32 * 1024;
+  uint32_t observe_seconds = 3;  // containers: window in which an unreaped zombie means failing
 
   // events and run
   std::string source = "auto";         // auto | bpf | netlink | procfs
   std::vector<std::string> actions;    // event.action filter; empty: all
   uint64_t pidns_filter = 0;           // only processes in this PID namespace (inode); 0: all
+  std::string container_filter;        // only processes of containers whose id starts with it
   std::string events_path;             // run: JSON lines to this file ("-": stdout)
   size_t events_max_bytes = 64 << 20;  // run: rotate the events file beyond this size
   std::string config_path;             // run: key = value file, re-read on SIGHUP

@@ -1,5 +1,7 @@
 #include "model/process_table.hpp"
 
+#include "resolve/cgroup_identity.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <unordered_set>
@@ -57,12 +59,85 @@ void ProcessTable::Bootstrap(std::vector<Process> processes) {
   by_pid_.clear();
   children_.clear();
   pidns_init_.clear();
+  totals_ = GroupStats{};
+  by_pidns_.clear();
+  by_container_.clear();
+  by_pod_.clear();
   zombies_ = orphans_ = subreapers_ = 0;
   by_pid_.reserve(processes.size());
   for (auto& process : processes) Upsert(std::move(process));
 }
 
+int64_t GroupStats::orphans() const {
+  int64_t total = 0;
+  for (int64_t n : orphans_by_kind) total += n;
+  return total;
+}
+
+uint64_t GroupStats::OldestZombieAgeNs(uint64_t now_boot_ns) const {
+  uint64_t oldest = 0;
+  for (uint64_t exit : zombie_exits) {
+    if (exit != 0 && (oldest == 0 || exit < oldest)) oldest = exit;
+  }
+  return oldest == 0 || now_boot_ns < oldest ? 0 : now_boot_ns - oldest;
+}
+
+namespace {
+
+void AddTo(GroupStats* g, const Process& p, int sign) {
+  g->processes += sign;
+  if (p.is_zombie()) {
+    g->zombies += sign;
+    if (sign > 0) {
+      g->zombie_exits.push_back(p.exit_boot_ns);
+    } else if (auto it = std::find(g->zombie_exits.begin(), g->zombie_exits.end(), p.exit_boot_ns);
+               it != g->zombie_exits.end()) {
+      *it = g->zombie_exits.back();
+      g->zombie_exits.pop_back();
+    }
+  }
+  if (p.is_orphan()) g->orphans_by_kind[static_cast<size_t>(p.reaper_kind)] += sign;
+  if (p.subreaper == Tristate::kYes) g->subreapers += sign;
+}
+
+template <typename Map, typename Key>
+void CountIn(Map* groups, const Key& key, const Process& p, int sign) {
+  auto it = groups->find(key);
+  if (it == groups->end()) {
+    if (sign < 0) return;
+    it = groups->emplace(key, GroupStats{}).first;
+  }
+  AddTo(&it->second, p, sign);
+  if (sign > 0 && p.container && !it->second.identity) it->second.identity = p.container;
+  if (it->second.processes == 0) groups->erase(it);
+}
+
+}  // namespace
+
+void ProcessTable::Count(const Process& p, int sign) {
+  AddTo(&totals_, p, sign);
+  uint64_t pidns = p.ns(NsType::kPid);
+  CountIn(&by_pidns_, pidns, p, sign);
+  if (sign > 0) by_pidns_[pidns].pidns_inode = pidns;
+  if (p.container) {
+    // Keys view strings of an identity the group holds (GroupStats::identity), so they live as
+    // long as the entry; a group is keyed by the first identity that created it.
+    auto key_of = [&](const std::string& text) -> std::string_view { return text; };
+    if (!p.container->id.empty()) {
+      auto it = by_container_.find(p.container->id);
+      std::string_view key = it != by_container_.end() ? it->first : key_of(p.container->id);
+      CountIn(&by_container_, key, p, sign);
+    }
+    if (!p.container->pod_uid.empty()) {
+      auto it = by_pod_.find(p.container->pod_uid);
+      std::string_view key = it != by_pod_.end() ? it->first : key_of(p.container->pod_uid);
+      CountIn(&by_pod_, key, p, sign);
+    }
+  }
+}
+
 void ProcessTable::Index(const Process& p) {
+  Count(p, +1);
   children_[p.ppid].push_back(p.key.pid);
   if (p.is_zombie()) ++zombies_;
   if (p.is_orphan()) ++orphans_;
@@ -71,6 +146,7 @@ void ProcessTable::Index(const Process& p) {
 }
 
 void ProcessTable::Unindex(const Process& p) {
+  Count(p, -1);
   if (auto it = children_.find(p.ppid); it != children_.end()) std::erase(it->second, p.key.pid);
   if (p.is_zombie()) --zombies_;
   if (p.is_orphan()) --orphans_;

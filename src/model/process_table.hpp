@@ -9,9 +9,12 @@
 // model derives what the kernel does not report: reparenting when a parent dies.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -30,6 +33,24 @@ struct ModelStats {
   uint64_t parent_corrections = 0;  // the kernel's parent differed from the model's: fixed
   uint64_t ghosts_removed = 0;      // records gone from /proc removed by reconciliation
   uint64_t missing_added = 0;       // processes found in /proc that the model lacked
+};
+
+// Counts for one group of processes (all, a PID namespace, a container, a pod), kept up to
+// date as records are indexed, so reading them costs O(groups), not O(processes).
+struct GroupStats {
+  int64_t processes = 0;
+  int64_t zombies = 0;
+  std::array<int64_t, 6> orphans_by_kind{};  // indexed by ReaperKind (kNone unused)
+  int64_t subreapers = 0;
+  // Exit times (CLOCK_BOOTTIME ns, 0 unknown) of the zombies: the oldest gives the age alert.
+  // A vector, not a set: zombies are few, and its capacity is reused without allocating.
+  std::vector<uint64_t> zombie_exits;
+  std::shared_ptr<const ContainerIdentity> identity;  // containers and pods: keeps keys alive
+  uint64_t pidns_inode = 0;
+
+  int64_t orphans() const;
+  // Age of the oldest zombie whose exit time is known, 0 if none.
+  uint64_t OldestZombieAgeNs(uint64_t now_boot_ns) const;
 };
 
 class ProcessTable {
@@ -70,6 +91,14 @@ class ProcessTable {
   size_t subreaper_count() const { return subreapers_; }
   const ModelStats& stats() const { return stats_; }
 
+  // Aggregates: every process, per PID namespace (inode), per container (id), per pod (UID).
+  const GroupStats& totals() const { return totals_; }
+  const std::unordered_map<uint64_t, GroupStats>& by_pidns() const { return by_pidns_; }
+  const std::unordered_map<std::string_view, GroupStats>& by_container() const {
+    return by_container_;
+  }
+  const std::unordered_map<std::string_view, GroupStats>& by_pod() const { return by_pod_; }
+
   // PIDs of records built from events alone (needs_refresh): the caller may read them from
   // procfs and Upsert. Cleared by the call.
   std::vector<int32_t> TakeRefreshRequests();
@@ -107,6 +136,12 @@ class ProcessTable {
   std::vector<Map::node_type> spare_nodes_;           // recycled records: no allocation per fork
   std::vector<int32_t> refresh_requests_;
   InternPool<std::string> paths_;
+  void Count(const Process& p, int sign);
+
+  GroupStats totals_;
+  std::unordered_map<uint64_t, GroupStats> by_pidns_;
+  std::unordered_map<std::string_view, GroupStats> by_container_;  // keys view identity->id
+  std::unordered_map<std::string_view, GroupStats> by_pod_;        // keys view identity->pod_uid
   size_t zombies_ = 0;
   size_t orphans_ = 0;
   size_t subreapers_ = 0;

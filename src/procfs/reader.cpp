@@ -278,6 +278,32 @@ std::optional<Process> ProcReader::Read(int32_t pid) {
   return p;
 }
 
+void FillUnknownPidNamespaces(std::vector<Process>* processes) {
+  // Every process whose NSpid has one level lives in the root PID namespace of this /proc;
+  // a process whose link cannot be read (a zombie, a protected init) still does.
+  std::unordered_map<uint64_t, size_t> votes;
+  std::unordered_map<int32_t, const Process*> by_pid;
+  for (const Process& p : *processes) {
+    by_pid.emplace(p.key.pid, &p);
+    if (p.ns_pid.size() == 1 && p.ns(NsType::kPid) != 0) ++votes[p.ns(NsType::kPid)];
+  }
+  uint64_t root = 0;
+  size_t best = 0;
+  for (auto [inode, count] : votes) {
+    if (count > best) std::tie(root, best) = std::pair{inode, count};
+  }
+  for (Process& p : *processes) {
+    if (p.ns(NsType::kPid) != 0) continue;
+    size_t slot = static_cast<size_t>(NsType::kPid);
+    if (p.ns_pid.size() == 1) {
+      p.ns_inode[slot] = root;
+    } else if (auto it = by_pid.find(p.ppid);
+               it != by_pid.end() && it->second->ns_pid.size() == p.ns_pid.size()) {
+      p.ns_inode[slot] = it->second->ns(NsType::kPid);  // same depth below: same namespace
+    }
+  }
+}
+
 Result<std::vector<Process>> ReadAllProcesses(const std::string& proc_root, ReadOptions options) {
   auto lister = ProcReader::Open(proc_root, options);
   if (!lister) return lister.error();
@@ -321,6 +347,7 @@ Result<std::vector<Process>> ReadAllProcesses(const std::string& proc_root, Read
   }
   std::sort(processes.begin(), processes.end(),
             [](const Process& a, const Process& b) { return a.key.pid < b.key.pid; });
+  FillUnknownPidNamespaces(&processes);
   return processes;
 }
 

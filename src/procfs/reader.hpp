@@ -58,6 +58,10 @@ class ProcReader {
   std::unordered_map<std::string, std::shared_ptr<const ContainerIdentity>> containers_;
 };
 
+// Gives processes whose ns/pid link was unreadable the PID namespace they must be in (the
+// root one of this /proc for single-level NSpid, else their parent's at the same depth).
+void FillUnknownPidNamespaces(std::vector<Process>* processes);
+
 // Reads every process. Processes that vanish during the scan are left out.
 Result<std::vector<Process>> ReadAllProcesses(const std::string& proc_root,
                                               ReadOptions options = {});

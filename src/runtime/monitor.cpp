@@ -31,6 +31,7 @@ Status Monitor::Start() {
   }
   if (auto polled = source_->Poll(0, buffer); !polled) return polled.error();
 
+  procfs::FillUnknownPidNamespaces(&scanned);
   source_->AnnotateSnapshot(&scanned);
   table_.Bootstrap(std::move(scanned));
   stats_.bootstrap_replayed = buffered.size();
@@ -105,6 +106,7 @@ Status Monitor::Resync(const char* reason) {
   for (int32_t pid : *pids) {
     if (auto p = reader_->Read(pid)) scanned.push_back(std::move(*p));
   }
+  procfs::FillUnknownPidNamespaces(&scanned);
   uint64_t ghosts = table_.stats().ghosts_removed;
   uint64_t missing = table_.stats().missing_added;
   table_.Reconcile(std::move(scanned));
