@@ -469,8 +469,13 @@ void ProcessTable::ApplyExec(const Event& e, Process* p) {
     }
     p->cgroup_id = e.cgroup_id;
   }
+  // exec kills every other thread and makes the exec'ing one the leader: a process whose
+  // leader had exited (shown Z while threads lived) is whole again.
+  Unindex(*p);
   p->sig_caught = 0;  // exec resets caught signals to their default action
-  p->threads = 1;     // exec kills every other thread
+  p->threads = 1;
+  if (!p->exited && (p->state == 'Z' || p->state == 'X')) p->state = 'R';
+  Index(*p);
   ++p->exec_count;
 }
 

@@ -98,17 +98,6 @@ void CopyCreds(const pidscope_creds& creds, Event* event) {
   event->cap_permitted = creds.cap_permitted;
 }
 
-// Resets *event to its defaults but keeps the capacity of its strings.
-void ResetEvent(Event* event) {
-  std::string filename = std::move(event->filename);
-  std::string args = std::move(event->args);
-  *event = Event{};
-  event->filename = std::move(filename);
-  event->args = std::move(args);
-  event->filename.clear();
-  event->args.clear();
-}
-
 // argv bytes as the kernel holds them (a NUL after each argument, the last one possibly cut)
 // into the NUL-separated form of procfs::ParseCmdline: no final NUL, and a cut argument
 // dropped unless it is the only one.
@@ -187,16 +176,7 @@ BpfRecordStatus DecodeBpfRecord(std::span<const std::byte> record, uint64_t ns_p
       if (!ReadRecord(record, &ev)) return BpfRecordStatus::kMalformed;
       event->action =
           hdr.type == PIDSCOPE_EVENT_EXIT ? EventAction::kExit : EventAction::kThreadExit;
-      // A wait(2) status: exited (low 7 bits zero) or killed by a signal (0x80: core dumped).
-      const uint32_t status = static_cast<uint32_t>(ev.exit_status);
-      if ((status & 0x7f) == 0) {
-        event->exit_code = static_cast<int32_t>((status >> 8) & 0xff);
-        event->exit_signal = 0;
-      } else {
-        event->exit_code = -1;
-        event->exit_signal = static_cast<int32_t>(status & 0x7f);
-        event->core_dumped = (status & 0x80) != 0;
-      }
+      SetExitFromWaitStatus(static_cast<uint32_t>(ev.exit_status), event);
       return BpfRecordStatus::kEvent;
     }
     case PIDSCOPE_EVENT_REAP: {

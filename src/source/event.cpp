@@ -50,4 +50,26 @@ std::optional<EventAction> ActionFromName(std::string_view name) {
   return std::nullopt;
 }
 
+void ResetEvent(Event* event) {
+  std::string filename = std::move(event->filename);
+  std::string args = std::move(event->args);
+  *event = Event{};
+  filename.clear();
+  args.clear();
+  event->filename = std::move(filename);
+  event->args = std::move(args);
+}
+
+void SetExitFromWaitStatus(uint32_t status, Event* event) {
+  if ((status & 0x7f) == 0) {  // exited: the code is in bits 15-8
+    event->exit_code = static_cast<int32_t>((status >> 8) & 0xff);
+    event->exit_signal = 0;
+    event->core_dumped = false;
+  } else {  // killed: the signal in bits 6-0, 0x80 when a core was dumped
+    event->exit_code = -1;
+    event->exit_signal = static_cast<int32_t>(status & 0x7f);
+    event->core_dumped = (status & 0x80) != 0;
+  }
+}
+
 }  // namespace pidscope

@@ -88,4 +88,17 @@ struct Event {
   uint8_t reaper_kind = 0;  // ReaperKind
 };
 
+// Clears every field for reuse but keeps the capacity of the strings: sources refill one Event
+// per record without allocating.
+void ResetEvent(Event* event);
+
+// Fills exit_code, exit_signal and core_dumped from a wait(2)-style status (task->exit_code,
+// /proc/<pid>/stat field 52, cn_proc's exit_code).
+void SetExitFromWaitStatus(uint32_t status, Event* event);
+
+// A thread group is a zombie when its leader shows Z (or X, on its way out) and no thread lives.
+inline bool IsZombieState(char state, int32_t threads) {
+  return (state == 'Z' || state == 'X') && threads <= 1;
+}
+
 }  // namespace pidscope

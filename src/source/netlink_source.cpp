@@ -34,37 +34,9 @@ int64_t ClockNs(clockid_t clock) {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
 }
 
-// A group is a zombie when its leader shows Z (or X, on its way out) and no other thread lives.
-bool IsZombie(char state, int32_t threads) {
-  return (state == 'Z' || state == 'X') && threads <= 1;
-}
-
-void ResetEvent(Event* event) {
-  std::string filename = std::move(event->filename);
-  std::string args = std::move(event->args);
-  *event = Event{};
-  filename.clear();
-  args.clear();
-  event->filename = std::move(filename);
-  event->args = std::move(args);
-  event->source = EventSource::kNetlink;
-}
-
 void CopyComm(std::string_view comm, std::array<char, kCommLength>* out) {
   out->fill('\0');
   std::memcpy(out->data(), comm.data(), std::min(comm.size(), kCommLength - 1));
-}
-
-// Decodes a waitpid-style status (task->exit_code) into the Event's exit fields.
-void DecodeExitStatus(uint32_t status, Event* event) {
-  if ((status & 0x7f) == 0) {
-    event->exit_code = static_cast<int32_t>((status >> 8) & 0xff);
-    event->exit_signal = 0;
-  } else {
-    event->exit_code = -1;
-    event->exit_signal = static_cast<int32_t>(status & 0x7f);
-    event->core_dumped = (status & 0x80) != 0;
-  }
 }
 
 // The smallest message that carries the fields of each event kind.
@@ -353,6 +325,7 @@ void NetlinkSource::Handle(const proc_event& ev, const EventSink& sink) {
       start_by_pid_.erase(pid);
       Lookup(pid, timestamp_ns, &id);
       ResetEvent(&event_);
+      event_.source = EventSource::kNetlink;
       event_.action = EventAction::kFork;
       event_.timestamp_ns = timestamp_ns;
       event_.pid = pid;
@@ -376,6 +349,7 @@ void NetlinkSource::Handle(const proc_event& ev, const EventSink& sink) {
       dead_leaders_.erase(pid);  // the "exit" of the old leader was the exec replacing it
       Lookup(pid, timestamp_ns, &id);
       ResetEvent(&event_);
+      event_.source = EventSource::kNetlink;
       event_.action = EventAction::kExec;
       event_.timestamp_ns = timestamp_ns;
       event_.pid = pid;
@@ -415,6 +389,7 @@ void NetlinkSource::Handle(const proc_event& ev, const EventSink& sink) {
       const int32_t pid = ids.process_tgid;
       Lookup(pid, timestamp_ns, &id);
       ResetEvent(&event_);
+      event_.source = EventSource::kNetlink;
       event_.action = EventAction::kCredChange;
       event_.timestamp_ns = timestamp_ns;
       event_.pid = pid;
@@ -437,6 +412,7 @@ void NetlinkSource::Handle(const proc_event& ev, const EventSink& sink) {
       const int32_t pid = ev.event_data.sid.process_tgid;
       Lookup(pid, timestamp_ns, &id);
       ResetEvent(&event_);
+      event_.source = EventSource::kNetlink;
       event_.action = EventAction::kSetsid;
       event_.timestamp_ns = timestamp_ns;
       event_.pid = pid;
@@ -456,6 +432,7 @@ void NetlinkSource::Handle(const proc_event& ev, const EventSink& sink) {
       const int32_t pid = comm.process_tgid;
       Lookup(pid, timestamp_ns, &id);
       ResetEvent(&event_);
+      event_.source = EventSource::kNetlink;
       event_.action = EventAction::kComm;
       event_.timestamp_ns = timestamp_ns;
       event_.pid = pid;
@@ -497,7 +474,7 @@ void NetlinkSource::HandleExit(const proc_event& ev, const EventSink& sink) {
     if (leader == dead_leaders_.end()) return;  // a thread of a live process
     Lookup(pid, timestamp_ns, &id);
     const bool gone = !id.live || stat_.start_ticks != leader->second.start_ticks;
-    if (!gone && !IsZombie(stat_.state, stat_.num_threads)) return;  // others still run
+    if (!gone && !IsZombieState(stat_.state, stat_.num_threads)) return;  // others still run
     const DeadLeader dead = leader->second;
     dead_leaders_.erase(leader);
     EmitExit(pid, exit.process_pid, dead.start_ticks, ppid > 0 ? ppid : dead.ppid, exit.exit_code,
@@ -505,7 +482,7 @@ void NetlinkSource::HandleExit(const proc_event& ev, const EventSink& sink) {
     return;
   }
   Lookup(pid, timestamp_ns, &id);
-  if (id.live && !IsZombie(stat_.state, stat_.num_threads)) {
+  if (id.live && !IsZombieState(stat_.state, stat_.num_threads)) {
     dead_leaders_[pid] = DeadLeader{id.start_ticks, ppid, timestamp_ns};
     return;
   }
@@ -518,13 +495,14 @@ void NetlinkSource::EmitExit(int32_t pid, int32_t tid, uint64_t start_ticks, int
                              const EventSink& sink) {
   dead_leaders_.erase(pid);  // one exit per process, whichever path found it first
   ResetEvent(&event_);
+  event_.source = EventSource::kNetlink;
   event_.action = EventAction::kExit;
   event_.timestamp_ns = timestamp_ns;
   event_.pid = pid;
   event_.tid = tid;
   event_.start_ticks = start_ticks;
   event_.ppid = ppid;
-  if (status) DecodeExitStatus(*status, &event_);  // else exit_code -1, exit_signal 0: unknown
+  if (status) SetExitFromWaitStatus(*status, &event_);  // else exit_code -1, exit_signal 0: unknown
   Deliver(sink);
   if (gone) {
     // Already released (the parent waited at once, or ignores SIGCHLD): reaped too.
@@ -540,6 +518,7 @@ void NetlinkSource::EmitExit(int32_t pid, int32_t tid, uint64_t start_ticks, int
 
 void NetlinkSource::EmitReap(const Zombie& zombie, const EventSink& sink) {
   ResetEvent(&event_);
+  event_.source = EventSource::kNetlink;
   event_.action = EventAction::kReap;
   event_.timestamp_ns = ToBoottime(static_cast<uint64_t>(ClockNs(CLOCK_MONOTONIC)));
   event_.pid = zombie.pid;
@@ -599,7 +578,7 @@ void NetlinkSource::CheckZombies(const EventSink& sink) {
     DeadLeader& dead = it->second;
     const bool present = peek_->ReadStat(pid, &stat_);
     const bool gone = !present || (dead.start_ticks != 0 && stat_.start_ticks != dead.start_ticks);
-    if (!gone && !IsZombie(stat_.state, stat_.num_threads)) {
+    if (!gone && !IsZombieState(stat_.state, stat_.num_threads)) {
       dead.found_dead = false;
       ++it;
       continue;

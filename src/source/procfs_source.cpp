@@ -37,34 +37,6 @@ void CopyComm(std::string_view comm, std::array<char, kCommLength>* out) {
   std::memcpy(out->data(), comm.data(), std::min(comm.size(), kCommLength - 1));
 }
 
-// A group is a zombie when its leader shows Z (or X, on its way out) and no other thread lives.
-bool IsZombie(char state, int32_t threads) {
-  return (state == 'Z' || state == 'X') && threads <= 1;
-}
-
-// Decodes a waitpid-style status (stat field 52) into the Event's exit fields.
-void DecodeExitStatus(int32_t status, Event* event) {
-  if ((status & 0x7f) == 0) {
-    event->exit_code = (status >> 8) & 0xff;
-    event->exit_signal = 0;
-  } else {
-    event->exit_code = -1;
-    event->exit_signal = status & 0x7f;
-    event->core_dumped = (status & 0x80) != 0;
-  }
-}
-
-// Clears `event` for reuse, keeping the capacity of its strings.
-void ResetEvent(Event* event) {
-  std::string filename = std::move(event->filename);
-  std::string args = std::move(event->args);
-  *event = Event{};
-  filename.clear();
-  args.clear();
-  event->filename = std::move(filename);
-  event->args = std::move(args);
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -254,7 +226,7 @@ bool ProcfsPollSource::ReadProcess(int32_t pid, const Entry* previous, Entry* en
   CopyComm(stat.comm, &entry->comm);
   entry->generation = generation_;
   detail->pid = pid;
-  const bool zombie = IsZombie(entry->state, entry->threads);
+  const bool zombie = IsZombieState(entry->state, entry->threads);
   // Zombies and kernel threads have no mm: their status says little, their exe and cmdline
   // nothing.
   const bool has_program = !entry->kernel_thread && !zombie;
@@ -533,7 +505,8 @@ Result<size_t> ProcfsPollSource::Scan(const EventSink& sink) {
       send();
     }
     if (detail.exit) {
-      DecodeExitStatus(entry.exit_status, &emit(detail.pid, entry, EventAction::kExit));
+      SetExitFromWaitStatus(static_cast<uint32_t>(entry.exit_status),
+                            &emit(detail.pid, entry, EventAction::kExit));
       send();
     }
   };
@@ -543,7 +516,8 @@ Result<size_t> ProcfsPollSource::Scan(const EventSink& sink) {
   for (const Detail& detail : details) {
     if (detail.kind != Detail::kChanged || !detail.exit) continue;
     const Entry& entry = view_.at(detail.pid);
-    DecodeExitStatus(entry.exit_status, &emit(detail.pid, entry, EventAction::kExit));
+    SetExitFromWaitStatus(static_cast<uint32_t>(entry.exit_status),
+                          &emit(detail.pid, entry, EventAction::kExit));
     send();
   }
   return delivered;
