@@ -34,7 +34,7 @@ constexpr size_t kMaxTokenBytes = 64 * 1024;
 constexpr size_t kMaxStatusMessageBytes = 300;
 constexpr int kMaxMissRequests = 3;
 constexpr size_t kMaxMisses = 4096;
-constexpr long kPollMs = 1000;  // curl_multi_poll; Stop() wakes it sooner
+constexpr int kPollMs = 1000;  // curl_multi_poll; Stop() wakes it sooner
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
@@ -160,7 +160,8 @@ std::string ErrorBodyMessage(std::string_view body) {
   }
   std::string_view line = Trim(body.substr(0, body.find('\n')));
   if (line.empty() || line.size() > kMaxStatusMessageBytes) return {};
-  bool printable = std::all_of(line.begin(), line.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+  bool printable =
+      std::all_of(line.begin(), line.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
   return printable ? std::string(line) : std::string();
 }
 
@@ -416,7 +417,8 @@ void PodDirectory::Start() {
   if (config_.endpoint == KubernetesEndpoint::kOff) return;
   {
     std::lock_guard lock(wake_mutex_);
-    if (stopping_ || thread_.joinable()) return;
+    if (stopping_ || started_) return;
+    started_ = true;
   }
   if (url_.empty()) {
     std::string message =
@@ -577,6 +579,7 @@ Result<std::shared_ptr<const PodSnapshot>> PodDirectory::Refresh() {
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   curl_multi_remove_handle(http_->multi, easy);
+  curl_easy_reset(easy);  // it pointed at `headers` and `body`, which go away now
 
   if (http_->abort) return Error{ECANCELED, "stopped"};
   if (multi_code != CURLM_OK) {
@@ -619,7 +622,12 @@ void PodDirectory::Run() {
       last_attempt_ = Clock::now();
       refresh_requested_ = false;
     }
-    Result<std::shared_ptr<const PodSnapshot>> result = Refresh();
+    Result<std::shared_ptr<const PodSnapshot>> result = Error{0, "not fetched"};
+    try {
+      result = Refresh();
+    } catch (const std::exception& e) {  // std::bad_alloc: a failed refresh, not a crash
+      result = Error{0, std::string("refresh from ") + url_ + " failed: " + e.what()};
+    }
     {
       std::lock_guard lock(wake_mutex_);
       if (stopping_) return;  // an aborted request is no failure of the endpoint
@@ -642,10 +650,10 @@ void PodDirectory::Run() {
         stats_.last_success_unix = UnixSeconds();
       }
       if (state != State::kAvailable) {
-        Report(LogLevel::kInfo, std::string(state == State::kUnknown
-                                                ? "kubernetes metadata available: "
-                                                : "kubernetes metadata available again: ") +
-                                    std::to_string(pods) + " pods from " + url_);
+        Report(LogLevel::kInfo,
+               std::string(state == State::kUnknown ? "kubernetes metadata available: "
+                                                    : "kubernetes metadata available again: ") +
+                   std::to_string(pods) + " pods from " + url_);
       }
       state = State::kAvailable;
       failures = 0;

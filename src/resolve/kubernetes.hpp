@@ -53,8 +53,12 @@ inline constexpr uint16_t kKubeletPort = 10250;
 // The labels a pod keeps (where it has them): a bounded set of well-known keys, so that what
 // reaches metrics and events stays small whatever the pods carry.
 inline constexpr std::string_view kDefaultPodLabels[] = {
-    "app.kubernetes.io/name",    "app.kubernetes.io/instance", "app.kubernetes.io/component",
-    "app.kubernetes.io/part-of", "app.kubernetes.io/version",  "app",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/version",
+    "app",
     "k8s-app",
 };
 
@@ -153,9 +157,9 @@ struct PodDirectoryStats {
   uint64_t refreshes_ok = 0;
   uint64_t refreshes_failed = 0;
   uint64_t consecutive_failures = 0;
-  std::string last_error;  // of the latest failed refresh; kept after recovery
-  bool available = false;  // the latest refresh succeeded
-  uint64_t pods = 0;       // in the snapshot in use
+  std::string last_error;         // of the latest failed refresh; kept after recovery
+  bool available = false;         // the latest refresh succeeded
+  uint64_t pods = 0;              // in the snapshot in use
   int64_t last_success_unix = 0;  // seconds; 0: never
 };
 
@@ -170,7 +174,7 @@ class PodDirectory {
   PodDirectory& operator=(const PodDirectory&) = delete;
 
   // Starts the refresh thread; the first refresh begins at once. Does nothing when the
-  // endpoint is off or no URL can be made (logged once), or when already started.
+  // endpoint is off or no URL can be made (logged once), or after the first call.
   void Start();
   // Stops the thread, aborting a request in flight; returns within milliseconds whatever the
   // server does. Lookups keep answering from the last snapshot.
@@ -223,9 +227,10 @@ class PodDirectory {
   // The refresh thread sleeps on wake_; Stop() and RequestRefresh() wake it.
   mutable std::mutex wake_mutex_;
   mutable std::condition_variable wake_;
-  bool stopping_ = false;                    // under wake_mutex_
-  mutable bool refresh_requested_ = false;   // under wake_mutex_
-  bool failing_ = false;                     // under wake_mutex_
+  bool started_ = false;                                  // under wake_mutex_
+  bool stopping_ = false;                                 // under wake_mutex_
+  mutable bool refresh_requested_ = false;                // under wake_mutex_
+  bool failing_ = false;                                  // under wake_mutex_
   std::chrono::steady_clock::time_point last_attempt_{};  // under wake_mutex_
 };
 
