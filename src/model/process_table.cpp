@@ -227,6 +227,21 @@ std::vector<const Process*> ProcessTable::SortedByPid() const {
   return sorted;
 }
 
+std::vector<ProcessKey> ProcessTable::TakeExecutableRequests() {
+  std::vector<ProcessKey> out;
+  out.swap(executable_requests_);
+  return out;
+}
+
+void ProcessTable::SetExecutable(const ProcessKey& key, std::string_view path, bool deleted) {
+  Process* p = FindMutable(key.pid);
+  if (p == nullptr || p->key != key) return;
+  if (!p->executable || *p->executable != path) {
+    p->executable = paths_.Get(path, [](std::string_view s) { return std::string(s); });
+  }
+  p->executable_deleted = deleted;
+}
+
 std::vector<int32_t> ProcessTable::TakeRefreshRequests() {
   std::vector<int32_t> out;
   out.swap(refresh_requests_);
@@ -441,6 +456,7 @@ void ProcessTable::ApplyExec(const Event& e, Process* p) {
   if (!e.filename.empty()) {
     p->executable = paths_.Get(e.filename, [](std::string_view s) { return std::string(s); });
     p->executable_deleted = false;
+    executable_requests_.push_back(p->key);
   }
   if (e.args_count > 0 || !e.args.empty()) {
     p->args.assign(e.args);

@@ -102,6 +102,11 @@ class ProcessTable {
   // PIDs of records built from events alone (needs_refresh): the caller may read them from
   // procfs and Upsert. Cleared by the call.
   std::vector<int32_t> TakeRefreshRequests();
+  // Processes that exec'd: the kernel gives the path as passed to execve (relative, or a
+  // symlink), procfs gives the file it runs. Cleared by the call.
+  std::vector<ProcessKey> TakeExecutableRequests();
+  // Sets the executable of exactly this process (no-op if the PID now names another).
+  void SetExecutable(const ProcessKey& key, std::string_view path, bool deleted);
 
   template <typename Fn>
   void ForEach(Fn&& fn) const {
@@ -135,6 +140,7 @@ class ProcessTable {
   std::unordered_map<uint64_t, int32_t> pidns_init_;  // pidns inode -> host PID of its init
   std::vector<Map::node_type> spare_nodes_;           // recycled records: no allocation per fork
   std::vector<int32_t> refresh_requests_;
+  std::vector<ProcessKey> executable_requests_;
   InternPool<std::string> paths_;
   void Count(const Process& p, int sign);
 

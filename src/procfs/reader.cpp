@@ -170,6 +170,20 @@ UniqueFd ProcReader::OpenLiveThread(int dir_fd, int32_t pid) {
   return {};
 }
 
+std::optional<std::pair<std::string, bool>> ProcReader::ReadExecutable(int32_t pid) {
+  char dir_name[16];
+  auto [end, ec] = std::to_chars(dir_name, dir_name + sizeof dir_name - 1, pid);
+  *end = '\0';
+  UniqueFd dir(openat(proc_fd_.get(), dir_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir || ReadLink(dir.get(), "exe") != 0) return std::nullopt;
+  std::string_view exe = view();
+  struct stat target {};
+  bool deleted = exe.ends_with(kDeletedSuffix) && fstatat(dir.get(), "exe", &target, 0) == 0 &&
+                 target.st_nlink == 0;
+  if (deleted) exe.remove_suffix(kDeletedSuffix.size());
+  return std::pair{std::string(exe), deleted};
+}
+
 std::optional<Process> ProcReader::Read(int32_t pid) {
   char dir_name[16];
   auto [end, ec] = std::to_chars(dir_name, dir_name + sizeof dir_name - 1, pid);

@@ -32,6 +32,8 @@ class ProcReader {
   // Reads one process. std::nullopt when it does not exist or vanished while being read;
   // files that cannot be read (permissions, zombies) are flagged in Process::unreadable.
   std::optional<Process> Read(int32_t pid);
+  // The exe link of `pid` (" (deleted)" removed and reported), or nullopt if unreadable.
+  std::optional<std::pair<std::string, bool>> ReadExecutable(int32_t pid);
 
  private:
   ProcReader(UniqueFd proc_fd, ReadOptions options)

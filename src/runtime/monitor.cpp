@@ -73,6 +73,12 @@ Status Monitor::RunOnce(int timeout_ms) {
 }
 
 void Monitor::RefreshRequested() {
+  for (const ProcessKey& key : table_.TakeExecutableRequests()) {
+    // One readlink: the file the kernel runs, not the path given to execve.
+    if (auto exe = reader_->ReadExecutable(key.pid)) {
+      table_.SetExecutable(key, exe->first, exe->second);
+    }
+  }
   for (int32_t pid : table_.TakeRefreshRequests()) {
     const Process* known = table_.Find(pid);
     if (known == nullptr) continue;
