@@ -29,6 +29,8 @@ Result<EventFile> EventFile::Open(const std::string& path, size_t max_bytes) {
   if (!fd) return Error::FromErrno("open events file " + path);
   struct stat st {};
   fstat(fd.get(), &st);
+  // Only a regular file is rotated: renaming /dev/null or a fifo away would break the host.
+  if (!S_ISREG(st.st_mode)) max_bytes = 0;
   return EventFile(path, std::move(fd), static_cast<size_t>(st.st_size), max_bytes);
 }
 

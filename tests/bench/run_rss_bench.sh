@@ -60,15 +60,15 @@ done
 grep -q ready "$work/ready" || { echo "spawner not ready after 120 s" >&2; exit 1; }
 
 status_kib() { awk -v k="$2:" '$1 == k { print $2 }' /proc/"$1"/status; }
-cpu_s() {  # utime+stime of process $1, all threads, in seconds
+cpu_s() {  # utime+stime of process $1, all threads, in seconds (at USER_HZ resolution)
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' /proc/"$1"/stat
 }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 echo "processes alive: $(ls /proc | grep -c '^[0-9]'); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| source | processes in model | bootstrap s | VmRSS MiB (after ${settle} s) | anon/file/shmem MiB | VmHWM MiB | CPU s (start + ${settle} s) | VmRSS MiB after $churn spawns | VmHWM MiB after | ≤ $target_mib MiB |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| source | processes in model | bootstrap s | VmRSS MiB (after ${settle} s) | anon/file/shmem MiB | VmHWM MiB | CPU s to bootstrap | CPU % over the ${settle} s | VmRSS MiB after $churn spawns | VmHWM MiB after | ≤ $target_mib MiB |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 over=0
 for source in "${sources[@]}"; do
   log=$work/$source.log
@@ -81,21 +81,22 @@ for source in "${sources[@]}"; do
     sleep 0.1
   done
   if ! grep -q bootstrapped "$log"; then
-    echo "| $source | did not bootstrap in 120 s: $(tail -1 "$log") | | | | | | | | |"
+    echo "| $source | did not bootstrap in 120 s: $(tail -1 "$log") | | | | | | | | | |"
     stop_monitor
     continue
   fi
   boot=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
   procs=$(grep -o 'bootstrapped.*processes=[0-9]*' "$log" | grep -o '[0-9]*$')
+  cpu0=$(cpu_s "$monitor")
   sleep "$settle"
-  kill -0 "$monitor" 2>/dev/null || { echo "| $source | exited: $(tail -1 "$log") | | | | | | | | |"; monitor=; continue; }
+  kill -0 "$monitor" 2>/dev/null || { echo "| $source | exited: $(tail -1 "$log") | | | | | | | | | |"; monitor=; continue; }
   rss=$(status_kib "$monitor" VmRSS)
   hwm=$(status_kib "$monitor" VmHWM)
   split="$(mib "$(status_kib "$monitor" RssAnon)")/$(mib "$(status_kib "$monitor" RssFile)")/$(mib "$(status_kib "$monitor" RssShmem)")"
   # The largest mappings, for the record (the BPF ring buffer, the heap, libraries).
   awk '/^[0-9a-f]+-[0-9a-f]+ / { name = NF >= 6 ? $6 : "[anon]" } $1 == "Rss:" && $2 >= 1024 { printf "%s %d KiB; ", name, $2 }' \
     /proc/"$monitor"/smaps > "$work/$source.maps" 2>/dev/null || true
-  cpu=$(cpu_s "$monitor")
+  cpu=$(awk -v a="$cpu0" -v b="$(cpu_s "$monitor")" -v t="$settle" 'BEGIN { printf "%.1f", (b - a) / t * 100 }')
   rss2=- hwm2=-
   if ((churn > 0)); then
     timeout 600 "$loop" "$churn" > /dev/null
@@ -105,7 +106,7 @@ for source in "${sources[@]}"; do
   fi
   verdict=yes
   ((rss <= target_mib * 1024)) || { verdict=NO; over=1; }
-  echo "| $source | $procs | $boot | $(mib "$rss") | $split | $(mib "$hwm") | $cpu | $rss2 | $hwm2 | $verdict |"
+  echo "| $source | $procs | $boot | $(mib "$rss") | $split | $(mib "$hwm") | $cpu0 | $cpu | $rss2 | $hwm2 | $verdict |"
   echo "$source: mappings over 1 MiB: $(cat "$work/$source.maps")" >> "$work/maps"
   stop_monitor
   grep -E ' (warn|error) |events lost=|resync reason' "$log" | head -3 | sed "s/^/  $source log: /" >&2 || true
