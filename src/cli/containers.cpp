@@ -11,18 +11,9 @@
 #include "export/groups_view.hpp"
 #include "procfs/reader.hpp"
 #include "resolve/cgroup_identity.hpp"
+#include "util/clock.hpp"
 
 namespace pidscope::cli {
-
-namespace {
-
-uint64_t BootNowNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-}  // namespace
 
 int RunContainers(const Options& options) {
   procfs::ReadOptions read{options.max_args_bytes};
@@ -34,7 +25,7 @@ int RunContainers(const Options& options) {
     std::fprintf(stderr, "pidscope: %s\n", first.error().Message().c_str());
     return kExitFailure;
   }
-  uint64_t first_ns = BootNowNs();
+  uint64_t first_ns = BootTimeNs();
   std::vector<Process> processes = std::move(*first);
   if (options.observe_seconds > 0) {
     std::map<int32_t, uint64_t> zombies_then;
@@ -55,7 +46,7 @@ int RunContainers(const Options& options) {
       }
     }
   }
-  uint64_t now = BootNowNs();
+  uint64_t now = BootTimeNs();
   ProcessTable table;
   table.Bootstrap(std::move(processes));
 

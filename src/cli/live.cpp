@@ -16,6 +16,7 @@
 #include "runtime/monitor.hpp"
 #include "runtime/privileges.hpp"
 #include "runtime/source_factory.hpp"
+#include "util/clock.hpp"
 
 namespace pidscope::cli {
 
@@ -35,12 +36,6 @@ void InstallSignalHandlers() {
   sa.sa_handler = OnReload;
   sigaction(SIGHUP, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
-}
-
-uint64_t BootNowNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 // Which events a reader asked for.
@@ -134,7 +129,7 @@ int RunLive(Options options, bool daemon) {
   NameCache names;
   EventFilter filter = EventFilter::From(options);
   std::string batch;
-  uint64_t now_ns = BootNowNs();
+  uint64_t now_ns = BootTimeNs();
   monitor.SetObserver([&](const Event& event, const ProcessTable& table) {
     if (!events || !filter.Accepts(event, table)) return;
     JsonWriter w(&batch);
@@ -166,7 +161,7 @@ int RunLive(Options options, bool daemon) {
   };
   flush();
   while (!g_stop) {
-    now_ns = BootNowNs();
+    now_ns = BootTimeNs();
     if (auto r = monitor.RunOnce(250); !r) {
       LogError("capture failed: " + r.error().Message());
       exit_code = kExitFailure;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "export/process_json.hpp"
 #include "export/tree_view.hpp"
 #include "resolve/cgroup_identity.hpp"
 #include "util/json_writer.hpp"
@@ -21,18 +22,7 @@ void WriteGroupsJson(std::string* out, const std::vector<GroupReport>& groups,
   w.BeginArray();
   for (const GroupReport& g : groups) {
     w.BeginObject();
-    if (g.identity != nullptr) {
-      const ContainerIdentity& c = *g.identity;
-      w.Key("container").BeginObject();
-      if (!c.id.empty()) w.Member("id", c.id);
-      if (!c.runtime.empty()) w.Member("runtime", c.runtime);
-      w.EndObject();
-      if (c.in_kubernetes) {
-        w.Key("orchestrator").BeginObject().Member("type", "kubernetes");
-        w.Key("resource").BeginObject().Member("type", "pod").Member("id", c.pod_uid);
-        w.EndObject().EndObject();
-      }
-    }
+    if (g.identity != nullptr) WriteContainerEcs(&w, *g.identity);
     w.Key("pidscope").BeginObject();
     w.Member("kind", g.kind);
     if (g.identity != nullptr) {

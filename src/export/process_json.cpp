@@ -263,25 +263,8 @@ void WritePidscopeFields(JsonWriter* w, const Process& p, const ProcessJsonConte
   if (p.cgroup_id != 0) w->MemberUInt("cgroup_id", p.cgroup_id);
 }
 
-// ECS container.* and orchestrator.* from the process's cgroups; pidscope.container.* holds
-// what ECS has no name for.
 void WriteContainerObjects(JsonWriter* w, const Process& p) {
-  if (!p.container) return;
-  const ContainerIdentity& c = *p.container;
-  if (!c.id.empty() || !c.runtime.empty()) {
-    w->Key("container").BeginObject();
-    if (!c.id.empty()) w->Member("id", c.id);
-    if (!c.runtime.empty()) w->Member("runtime", c.runtime);
-    w->EndObject();
-  }
-  if (c.in_kubernetes) {
-    w->Key("orchestrator").BeginObject();
-    w->Member("type", "kubernetes");
-    w->Key("resource").BeginObject().Member("type", "pod");
-    if (!c.pod_uid.empty()) w->Member("id", c.pod_uid);
-    w->EndObject();
-    w->EndObject();
-  }
+  if (p.container) WriteContainerEcs(w, *p.container);
 }
 
 void WriteContainerDetails(JsonWriter* w, const Process& p) {
@@ -297,6 +280,23 @@ void WriteContainerDetails(JsonWriter* w, const Process& p) {
 }
 
 }  // namespace
+
+void WriteContainerEcs(JsonWriter* w, const ContainerIdentity& c) {
+  if (!c.id.empty() || !c.runtime.empty()) {
+    w->Key("container").BeginObject();
+    if (!c.id.empty()) w->Member("id", c.id);
+    if (!c.runtime.empty()) w->Member("runtime", c.runtime);
+    w->EndObject();
+  }
+  if (c.in_kubernetes) {
+    w->Key("orchestrator").BeginObject();
+    w->Member("type", "kubernetes");
+    w->Key("resource").BeginObject().Member("type", "pod");
+    if (!c.pod_uid.empty()) w->Member("id", c.pod_uid);
+    w->EndObject();
+    w->EndObject();
+  }
+}
 
 void WriteProcessDocument(JsonWriter* w, const Process& process,
                           const ProcessJsonContext& context) {

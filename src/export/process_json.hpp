@@ -21,6 +21,10 @@ struct ProcessJsonContext {
   uint64_t now_boot_ns = 0;             // CLOCK_BOOTTIME now, for ages; 0 to leave them out
 };
 
+// ECS container.{id,runtime} and orchestrator.* (Kubernetes pod) for a container identity; shared
+// by process documents and `pidscope containers`.
+void WriteContainerEcs(JsonWriter* w, const ContainerIdentity& identity);
+
 // Writes {"host": {...}, "process": {...}, "pidscope": {...}} for `process`.
 void WriteProcessDocument(JsonWriter* w, const Process& process, const ProcessJsonContext& context);
 

@@ -63,7 +63,6 @@ void ProcessTable::Bootstrap(std::vector<Process> processes) {
   by_pidns_.clear();
   by_container_.clear();
   by_pod_.clear();
-  zombies_ = orphans_ = subreapers_ = 0;
   by_pid_.reserve(processes.size());
   for (auto& process : processes) Upsert(std::move(process));
 }
@@ -100,16 +99,23 @@ void AddTo(GroupStats* g, const Process& p, int sign) {
   if (p.subreaper == Tristate::kYes) g->subreapers += sign;
 }
 
+// Adds (sign +1) or removes (-1) `p` in the group `key`, creating the group on its first member
+// and erasing it with its last. A new group keeps the member's identity, so string_view keys
+// that view the identity's strings live as long as the group.
 template <typename Map, typename Key>
-void CountIn(Map* groups, const Key& key, const Process& p, int sign) {
+GroupStats* CountIn(Map* groups, const Key& key, const Process& p, int sign) {
   auto it = groups->find(key);
   if (it == groups->end()) {
-    if (sign < 0) return;
+    if (sign < 0) return nullptr;
     it = groups->emplace(key, GroupStats{}).first;
+    it->second.identity = p.container;
   }
   AddTo(&it->second, p, sign);
-  if (sign > 0 && p.container && !it->second.identity) it->second.identity = p.container;
-  if (it->second.processes == 0) groups->erase(it);
+  if (it->second.processes == 0) {
+    groups->erase(it);
+    return nullptr;
+  }
+  return &it->second;
 }
 
 }  // namespace
@@ -117,40 +123,23 @@ void CountIn(Map* groups, const Key& key, const Process& p, int sign) {
 void ProcessTable::Count(const Process& p, int sign) {
   AddTo(&totals_, p, sign);
   uint64_t pidns = p.ns(NsType::kPid);
-  CountIn(&by_pidns_, pidns, p, sign);
-  if (sign > 0) by_pidns_[pidns].pidns_inode = pidns;
+  if (GroupStats* g = CountIn(&by_pidns_, pidns, p, sign)) g->pidns_inode = pidns;
   if (p.container) {
-    // Keys view strings of an identity the group holds (GroupStats::identity), so they live as
-    // long as the entry; a group is keyed by the first identity that created it.
-    auto key_of = [&](const std::string& text) -> std::string_view { return text; };
-    if (!p.container->id.empty()) {
-      auto it = by_container_.find(p.container->id);
-      std::string_view key = it != by_container_.end() ? it->first : key_of(p.container->id);
-      CountIn(&by_container_, key, p, sign);
-    }
-    if (!p.container->pod_uid.empty()) {
-      auto it = by_pod_.find(p.container->pod_uid);
-      std::string_view key = it != by_pod_.end() ? it->first : key_of(p.container->pod_uid);
-      CountIn(&by_pod_, key, p, sign);
-    }
+    const ContainerIdentity& c = *p.container;
+    if (!c.id.empty()) CountIn(&by_container_, std::string_view(c.id), p, sign);
+    if (!c.pod_uid.empty()) CountIn(&by_pod_, std::string_view(c.pod_uid), p, sign);
   }
 }
 
 void ProcessTable::Index(const Process& p) {
   Count(p, +1);
   children_[p.ppid].push_back(p.key.pid);
-  if (p.is_zombie()) ++zombies_;
-  if (p.is_orphan()) ++orphans_;
-  if (p.subreaper == Tristate::kYes) ++subreapers_;
   if (p.is_namespace_init() && p.ns(NsType::kPid) != 0) pidns_init_[p.ns(NsType::kPid)] = p.key.pid;
 }
 
 void ProcessTable::Unindex(const Process& p) {
   Count(p, -1);
   if (auto it = children_.find(p.ppid); it != children_.end()) std::erase(it->second, p.key.pid);
-  if (p.is_zombie()) --zombies_;
-  if (p.is_orphan()) --orphans_;
-  if (p.subreaper == Tristate::kYes) --subreapers_;
   if (p.is_namespace_init()) {
     auto it = pidns_init_.find(p.ns(NsType::kPid));
     if (it != pidns_init_.end() && it->second == p.key.pid) pidns_init_.erase(it);
@@ -579,10 +568,10 @@ void ProcessTable::Reparent(Process* child, int32_t new_ppid, ReaperKind kind,
 }
 
 void ProcessTable::Reconcile(std::vector<Process> scanned) {
-  std::unordered_set<int32_t> present;
-  present.reserve(scanned.size());
+  std::vector<int32_t> listed;
+  listed.reserve(scanned.size());
   for (auto& fresh : scanned) {
-    present.insert(fresh.key.pid);
+    listed.push_back(fresh.key.pid);
     const Process* old = Find(fresh.key.pid);
     if (old == nullptr) {
       ++stats_.missing_added;
@@ -591,14 +580,8 @@ void ProcessTable::Reconcile(std::vector<Process> scanned) {
     }
     Upsert(std::move(fresh));
   }
-  std::vector<ProcessKey> ghosts;
-  for (const auto& [pid, process] : by_pid_) {
-    if (!present.contains(pid)) ghosts.push_back(process.key);
-  }
-  for (const auto& key : ghosts) {
-    Remove(key);
-    ++stats_.ghosts_removed;
-  }
+  std::sort(listed.begin(), listed.end());
+  RemoveGhosts(listed);  // every listed PID is held now: nothing comes back missing
 }
 
 }  // namespace pidscope

@@ -86,9 +86,9 @@ class ProcessTable {
   const Process* NamespaceInit(uint64_t pidns_inode) const;
 
   size_t size() const { return by_pid_.size(); }
-  size_t zombie_count() const { return zombies_; }
-  size_t orphan_count() const { return orphans_; }
-  size_t subreaper_count() const { return subreapers_; }
+  size_t zombie_count() const { return static_cast<size_t>(totals_.zombies); }
+  size_t orphan_count() const { return static_cast<size_t>(totals_.orphans()); }
+  size_t subreaper_count() const { return static_cast<size_t>(totals_.subreapers); }
   const ModelStats& stats() const { return stats_; }
 
   // Aggregates: every process, per PID namespace (inode), per container (id), per pod (UID).
@@ -148,9 +148,6 @@ class ProcessTable {
   std::unordered_map<uint64_t, GroupStats> by_pidns_;
   std::unordered_map<std::string_view, GroupStats> by_container_;  // keys view identity->id
   std::unordered_map<std::string_view, GroupStats> by_pod_;        // keys view identity->pod_uid
-  size_t zombies_ = 0;
-  size_t orphans_ = 0;
-  size_t subreapers_ = 0;
   ModelStats stats_;
 };
 

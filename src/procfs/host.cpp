@@ -1,4 +1,5 @@
 #include "procfs/host.hpp"
+#include "util/clock.hpp"
 
 #include <sys/stat.h>
 #include <time.h>
@@ -9,12 +10,6 @@
 namespace pidscope::procfs {
 
 namespace {
-int64_t ClockNs(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

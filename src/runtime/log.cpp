@@ -8,6 +8,7 @@
 #include <string>
 
 #include "export/tree_view.hpp"
+#include "util/clock.hpp"
 #include "util/json_writer.hpp"
 #include "util/time_format.hpp"
 
@@ -38,9 +39,7 @@ void SetLogLevel(LogLevel level) { g_level = level; }
 
 void Log(LogLevel level, std::string_view message) {
   if (level < g_level.load()) return;
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  int64_t now = static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+  int64_t now = ClockNs(CLOCK_REALTIME);
   std::string line;
   if (g_format.load() == LogFormat::kJson) {
     JsonWriter w(&line);

@@ -22,18 +22,12 @@ Status Monitor::Start() {
   auto buffer = [&](const Event& e) { buffered.push_back(e); };
   if (auto polled = source_->Poll(0, buffer); !polled) return polled.error();
 
-  auto pids = reader_->ListPids();
-  if (!pids) return pids.error();
-  std::vector<Process> scanned;
-  scanned.reserve(pids->size());
-  for (int32_t pid : *pids) {
-    if (auto p = reader_->Read(pid)) scanned.push_back(std::move(*p));
-  }
+  auto scanned = procfs::ReadAllProcesses(options_.proc_root, options_.read);
+  if (!scanned) return scanned.error();
   if (auto polled = source_->Poll(0, buffer); !polled) return polled.error();
 
-  procfs::FillUnknownPidNamespaces(&scanned);
-  source_->AnnotateSnapshot(&scanned);
-  table_.Bootstrap(std::move(scanned));
+  source_->AnnotateSnapshot(&*scanned);
+  table_.Bootstrap(std::move(*scanned));
   stats_.bootstrap_replayed = buffered.size();
   for (const Event& e : buffered) Handle(e);
   RefreshRequested();
@@ -105,17 +99,11 @@ Status Monitor::Resync(const char* reason) {
   if (auto polled = source_->Poll(0, [this](const Event& e) { Handle(e); }); !polled) {
     return polled.error();
   }
-  auto pids = reader_->ListPids();
-  if (!pids) return pids.error();
-  std::vector<Process> scanned;
-  scanned.reserve(pids->size());
-  for (int32_t pid : *pids) {
-    if (auto p = reader_->Read(pid)) scanned.push_back(std::move(*p));
-  }
-  procfs::FillUnknownPidNamespaces(&scanned);
+  auto scanned = procfs::ReadAllProcesses(options_.proc_root, options_.read);
+  if (!scanned) return scanned.error();
   uint64_t ghosts = table_.stats().ghosts_removed;
   uint64_t missing = table_.stats().missing_added;
-  table_.Reconcile(std::move(scanned));
+  table_.Reconcile(std::move(*scanned));
   ++stats_.resyncs;
   log_(std::string("resync reason=\"") + reason +
        "\" ghosts_removed=" + std::to_string(table_.stats().ghosts_removed - ghosts) +

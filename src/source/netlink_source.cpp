@@ -1,4 +1,5 @@
 #include "source/netlink_source.hpp"
+#include "util/clock.hpp"
 
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
@@ -27,12 +28,6 @@ namespace {
 
 constexpr size_t kReceiveBuffer = 8192;  // a connector message is < 100 bytes
 constexpr size_t kEventHeader = offsetof(proc_event, event_data);
-
-int64_t ClockNs(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
-}
 
 void CopyComm(std::string_view comm, std::array<char, kCommLength>* out) {
   out->fill('\0');
@@ -324,13 +319,7 @@ void NetlinkSource::Handle(const proc_event& ev, const EventSink& sink) {
       ReapNow(pid, sink);
       start_by_pid_.erase(pid);
       Lookup(pid, timestamp_ns, &id);
-      ResetEvent(&event_);
-      event_.source = EventSource::kNetlink;
-      event_.action = EventAction::kFork;
-      event_.timestamp_ns = timestamp_ns;
-      event_.pid = pid;
-      event_.tid = fork.child_pid;
-      event_.start_ticks = id.start_ticks;
+      Begin(EventAction::kFork, pid, fork.child_pid, id.start_ticks, timestamp_ns);
       event_.ppid = fork.parent_tgid;
       event_.parent_tid = fork.parent_pid;
       if (id.live && peek_->ReadStatus(pid, &status_) && status_.has_ns_pids) {
@@ -348,13 +337,7 @@ void NetlinkSource::Handle(const proc_event& ev, const EventSink& sink) {
       const int32_t pid = ev.event_data.exec.process_tgid;
       dead_leaders_.erase(pid);  // the "exit" of the old leader was the exec replacing it
       Lookup(pid, timestamp_ns, &id);
-      ResetEvent(&event_);
-      event_.source = EventSource::kNetlink;
-      event_.action = EventAction::kExec;
-      event_.timestamp_ns = timestamp_ns;
-      event_.pid = pid;
-      event_.tid = ev.event_data.exec.process_pid;
-      event_.start_ticks = id.start_ticks;
+      Begin(EventAction::kExec, pid, ev.event_data.exec.process_pid, id.start_ticks, timestamp_ns);
       if (id.live) {
         event_.ppid = stat_.ppid;
         event_.sid = stat_.session;
@@ -388,13 +371,7 @@ void NetlinkSource::Handle(const proc_event& ev, const EventSink& sink) {
       if (ids.process_pid != ids.process_tgid) return;
       const int32_t pid = ids.process_tgid;
       Lookup(pid, timestamp_ns, &id);
-      ResetEvent(&event_);
-      event_.source = EventSource::kNetlink;
-      event_.action = EventAction::kCredChange;
-      event_.timestamp_ns = timestamp_ns;
-      event_.pid = pid;
-      event_.tid = ids.process_pid;
-      event_.start_ticks = id.start_ticks;
+      Begin(EventAction::kCredChange, pid, ids.process_pid, id.start_ticks, timestamp_ns);
       if (id.live) event_.ppid = stat_.ppid;
       // Only the real and effective IDs of one kind travel: creds_known stays false and the
       // model reads the rest from procfs. The values are still the kernel's word.
@@ -411,13 +388,7 @@ void NetlinkSource::Handle(const proc_event& ev, const EventSink& sink) {
     case proc_event::PROC_EVENT_SID: {
       const int32_t pid = ev.event_data.sid.process_tgid;
       Lookup(pid, timestamp_ns, &id);
-      ResetEvent(&event_);
-      event_.source = EventSource::kNetlink;
-      event_.action = EventAction::kSetsid;
-      event_.timestamp_ns = timestamp_ns;
-      event_.pid = pid;
-      event_.tid = ev.event_data.sid.process_pid;
-      event_.start_ticks = id.start_ticks;
+      Begin(EventAction::kSetsid, pid, ev.event_data.sid.process_pid, id.start_ticks, timestamp_ns);
       if (id.live) event_.ppid = stat_.ppid;
       event_.sid = pid;  // setsid() makes the caller's process the leader of both
       event_.pgid = pid;
@@ -431,13 +402,7 @@ void NetlinkSource::Handle(const proc_event& ev, const EventSink& sink) {
       if (comm.process_pid != comm.process_tgid) return;
       const int32_t pid = comm.process_tgid;
       Lookup(pid, timestamp_ns, &id);
-      ResetEvent(&event_);
-      event_.source = EventSource::kNetlink;
-      event_.action = EventAction::kComm;
-      event_.timestamp_ns = timestamp_ns;
-      event_.pid = pid;
-      event_.tid = comm.process_pid;
-      event_.start_ticks = id.start_ticks;
+      Begin(EventAction::kComm, pid, comm.process_pid, id.start_ticks, timestamp_ns);
       if (id.live) event_.ppid = stat_.ppid;
       // prctl(PR_SET_NAME) and writes to /proc/<pid>/comm report; exec's own rename does not
       // (the kExec carries the new comm).
@@ -494,13 +459,7 @@ void NetlinkSource::EmitExit(int32_t pid, int32_t tid, uint64_t start_ticks, int
                              std::optional<uint32_t> status, uint64_t timestamp_ns, bool gone,
                              const EventSink& sink) {
   dead_leaders_.erase(pid);  // one exit per process, whichever path found it first
-  ResetEvent(&event_);
-  event_.source = EventSource::kNetlink;
-  event_.action = EventAction::kExit;
-  event_.timestamp_ns = timestamp_ns;
-  event_.pid = pid;
-  event_.tid = tid;
-  event_.start_ticks = start_ticks;
+  Begin(EventAction::kExit, pid, tid, start_ticks, timestamp_ns);
   event_.ppid = ppid;
   if (status) SetExitFromWaitStatus(*status, &event_);  // else exit_code -1, exit_signal 0: unknown
   Deliver(sink);
@@ -509,27 +468,34 @@ void NetlinkSource::EmitExit(int32_t pid, int32_t tid, uint64_t start_ticks, int
     event_.action = EventAction::kReap;
     event_.timestamp_ns = ToBoottime(static_cast<uint64_t>(ClockNs(CLOCK_MONOTONIC)));
     Deliver(sink);
-    auto known = start_by_pid_.find(pid);
-    if (known != start_by_pid_.end() && known->second == start_ticks) start_by_pid_.erase(known);
+    ForgetStart(pid, start_ticks);
     return;
   }
   zombies_.push_back(Zombie{pid, start_ticks, ppid});
 }
 
-void NetlinkSource::EmitReap(const Zombie& zombie, const EventSink& sink) {
+void NetlinkSource::Begin(EventAction action, int32_t pid, int32_t tid, uint64_t start_ticks,
+                          uint64_t timestamp_ns) {
   ResetEvent(&event_);
   event_.source = EventSource::kNetlink;
-  event_.action = EventAction::kReap;
-  event_.timestamp_ns = ToBoottime(static_cast<uint64_t>(ClockNs(CLOCK_MONOTONIC)));
-  event_.pid = zombie.pid;
-  event_.tid = zombie.pid;
-  event_.start_ticks = zombie.start_ticks;
+  event_.action = action;
+  event_.timestamp_ns = timestamp_ns;
+  event_.pid = pid;
+  event_.tid = tid;
+  event_.start_ticks = start_ticks;
+}
+
+void NetlinkSource::ForgetStart(int32_t pid, uint64_t start_ticks) {
+  auto known = start_by_pid_.find(pid);
+  if (known != start_by_pid_.end() && known->second == start_ticks) start_by_pid_.erase(known);
+}
+
+void NetlinkSource::EmitReap(const Zombie& zombie, const EventSink& sink) {
+  Begin(EventAction::kReap, zombie.pid, zombie.pid, zombie.start_ticks,
+        ToBoottime(static_cast<uint64_t>(ClockNs(CLOCK_MONOTONIC))));
   event_.ppid = zombie.ppid;
   Deliver(sink);
-  auto known = start_by_pid_.find(zombie.pid);
-  if (known != start_by_pid_.end() && known->second == zombie.start_ticks) {
-    start_by_pid_.erase(known);
-  }
+  ForgetStart(zombie.pid, zombie.start_ticks);
 }
 
 void NetlinkSource::ReapNow(int32_t pid, const EventSink& sink) {

@@ -96,6 +96,11 @@ class NetlinkSource : public Source {
                 std::optional<uint32_t> status, uint64_t timestamp_ns, bool gone,
                 const EventSink& sink);
   void EmitReap(const Zombie& zombie, const EventSink& sink);
+  // Clears event_ for reuse and fills what every event carries.
+  void Begin(EventAction action, int32_t pid, int32_t tid, uint64_t start_ticks,
+             uint64_t timestamp_ns);
+  // Drops the remembered start time of `pid` if it is still this process's.
+  void ForgetStart(int32_t pid, uint64_t start_ticks);
   // Ends the records still open under `pid` (its PID is being reused).
   void ReapNow(int32_t pid, const EventSink& sink);
   void CheckZombies(const EventSink& sink);

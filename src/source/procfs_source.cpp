@@ -1,4 +1,5 @@
 #include "source/procfs_source.hpp"
+#include "util/clock.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -23,12 +24,6 @@ constexpr uint32_t kPfKthread = 0x00200000;  // include/linux/sched.h
 constexpr std::string_view kDeletedSuffix = " (deleted)";
 constexpr size_t kInitialBuffer = 4096;
 constexpr size_t kStatusLimit = 64 * 1024;
-
-uint64_t BoottimeNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 uint64_t HashText(std::string_view text) { return std::hash<std::string_view>{}(text); }
 
@@ -396,7 +391,7 @@ Result<size_t> ProcfsPollSource::Scan(const EventSink& sink) {
   if (!sink) return size_t{0};  // the baseline reports nothing
 
   size_t delivered = 0;
-  const uint64_t now_ns = BoottimeNs();
+  const uint64_t now_ns = BootTimeNs();
   static const uint64_t kNsPerTick = 1'000'000'000ULL / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
   auto emit = [&](int32_t pid, const Entry& entry, EventAction action) -> Event& {
     FillCommon(pid, entry, action, &event_);
