@@ -11,7 +11,7 @@ packages=(
   # tests, fuzzing, benchmarks
   tini dumb-init catatonit
   googletest libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libclang-rt-14-dev clang-format
-  procps util-linux hyperfine time python3 openssl
+  procps util-linux hyperfine time python3 openssl libbpf-tools
 )
 if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
 missing=()
