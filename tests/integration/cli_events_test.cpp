@@ -106,23 +106,6 @@ ScopedChild::Options Plain() {
   return options;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/pidscope-cli-XXXXXX";
-    if (mkdtemp(name) == nullptr) std::abort();
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // The complete lines of a small file (a last line without its newline is still being written).
 std::vector<std::string> CompleteLines(const std::string& path) {
   std::vector<std::string> lines;
@@ -367,7 +350,7 @@ class CliEventsTest : public ::testing::Test {
 // ---------------------------------------------------------------------------------------------
 
 TEST_F(CliEventsTest, BpfEventsAreEcsDocumentsForEveryKindOfChange) {
-  TempDir dir;
+  pidscope::testing::TempDir dir("pidscope-cli-");
   // A link named like the hostile comm: exec'ing it gives the process that name.
   const std::string hostile_link = dir.path() + "/" + kHostileName;
   ASSERT_EQ(symlink("/usr/bin/true", hostile_link.c_str()), 0);
@@ -559,7 +542,7 @@ TEST_F(CliEventsTest, BpfEventsAreEcsDocumentsForEveryKindOfChange) {
 }
 
 TEST_F(CliEventsTest, AutoChoosesBpfAndActionFilterKeepsOnlyExecs) {
-  TempDir dir;
+  pidscope::testing::TempDir dir("pidscope-cli-");
   Pidscope pidscope(dir.path(), {"events", "--source", "auto", "--action", "exec"});
   ASSERT_TRUE(pidscope.WaitForLog("capabilities now:", kStartTimeout)) << pidscope.Stderr();
   ScopedChild child = ScopedChild::Spawn({"/usr/bin/true", "filtered-marker"}, Plain());
@@ -604,7 +587,7 @@ TEST_F(CliEventsTest, AutoChoosesBpfAndActionFilterKeepsOnlyExecs) {
 }
 
 TEST_F(CliEventsTest, RunReloadsTheActionFilterOnSighup) {
-  TempDir dir;
+  pidscope::testing::TempDir dir("pidscope-cli-");
   const std::string config = dir.path() + "/pidscope.conf";
   const std::string events = dir.path() + "/events.jsonl";
   std::ofstream(config) << "# every event\nsource = bpf\n";
@@ -680,7 +663,7 @@ class CliEventsBySource : public CliEventsTest,
 
 TEST_P(CliEventsBySource, EventsStreamFromThisSourceToo) {
   const std::string source = GetParam();
-  TempDir dir;
+  pidscope::testing::TempDir dir("pidscope-cli-");
   Pidscope pidscope(dir.path(), {"events", "--source", source});
   ASSERT_TRUE(pidscope.WaitForLog("capabilities now:", kStartTimeout)) << pidscope.Stderr();
   // Long enough for procfs polling (one scan a second) to see it running and as a zombie.

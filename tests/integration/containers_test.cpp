@@ -163,24 +163,6 @@ const json* FindGroup(const json& groups, const std::string& id) {
   return nullptr;
 }
 
-// A temporary directory, removed with what it holds.
-class TempDir {
- public:
-  TempDir() {
-    char dir[] = "/tmp/pidscope-containers-XXXXXX";
-    if (mkdtemp(dir) != nullptr) path_ = dir;
-  }
-  ~TempDir() {
-    if (!path_.empty()) Run({"rm", "-rf", "--", path_});
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // ---------------------------------------------------------------------------------------------
 // Cgroup hierarchies.
 
@@ -775,7 +757,7 @@ class EventsProcess {
 TEST(ContainersSubreaperTest, SubreaperInsideAContainerAdoptsTheOrphan) {
   PIDSCOPE_REQUIRE_ROOT();
   const std::string id = RandomHex(64);
-  TempDir temp;
+  pidscope::testing::TempDir temp("pidscope-containers-");
   ASSERT_FALSE(temp.path().empty());
   Hierarchies hierarchies;
   ASSERT_TRUE(hierarchies.cgroup2.ok()) << hierarchies.cgroup2.error();

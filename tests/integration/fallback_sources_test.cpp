@@ -99,22 +99,6 @@ std::optional<procfs::StatFields> StatOf(pid_t pid) {
   return procfs::ParseStat(*text);
 }
 
-// Waits (without reaping) until `pid` has exited; returns its waitid() report.
-std::optional<siginfo_t> WaitExitedNoReap(pid_t pid) {
-  std::optional<siginfo_t> result;
-  testing::WaitUntil(
-      [&] {
-        siginfo_t info{};
-        if (waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) {
-          result = info;
-          return true;
-        }
-        return false;
-      },
-      kEventTimeout);
-  return result;
-}
-
 ScopedChild::Options Plain() {
   ScopedChild::Options options;
   options.new_process_group = false;  // a group leader could not setsid()
@@ -312,7 +296,7 @@ TEST_P(FallbackSourceTest, ForkThenExecReportsProgramAndArgs) {
       << "the exec's own comm change is not a rename: " << recorder_->Describe(pid);
 
   input.write.reset();  // EOF: cat exits 0
-  ASSERT_TRUE(WaitExitedNoReap(pid).has_value());
+  ASSERT_TRUE(pidscope::testing::WaitExitedNoReap(pid, kEventTimeout).has_value());
   ASSERT_TRUE(recorder_->PollUntilSeen(pid, EventAction::kExit)) << recorder_->Describe(pid);
   const Event* exit = recorder_->Find(pid, EventAction::kExit);
   EXPECT_EQ(exit->exit_code, 0);
@@ -331,7 +315,8 @@ TEST_P(FallbackSourceTest, ExecOfShortLivedProgramWithArgs) {
       Plain());
   const pid_t pid = child.pid();
   recorder_->Watch(pid);
-  auto exited = WaitExitedNoReap(pid);  // held as a zombie until the source reports the exit
+  auto exited = pidscope::testing::WaitExitedNoReap(
+      pid, kEventTimeout);  // held as a zombie until the source reports the exit
   ASSERT_TRUE(exited.has_value());
   EXPECT_EQ(exited->si_code, CLD_EXITED);
   EXPECT_EQ(exited->si_status, 0);
@@ -369,8 +354,8 @@ TEST_P(FallbackSourceTest, ExitCodeAndKillingSignal) {
   recorder_->Watch(killed.pid());
   ASSERT_EQ(kill(killed.pid(), SIGKILL), 0);
 
-  auto exits_truth = WaitExitedNoReap(exits.pid());
-  auto killed_truth = WaitExitedNoReap(killed.pid());
+  auto exits_truth = pidscope::testing::WaitExitedNoReap(exits.pid(), kEventTimeout);
+  auto killed_truth = pidscope::testing::WaitExitedNoReap(killed.pid(), kEventTimeout);
   ASSERT_TRUE(exits_truth && killed_truth);
   ASSERT_EQ(exits_truth->si_code, CLD_EXITED);
   ASSERT_EQ(exits_truth->si_status, 7);
@@ -407,7 +392,7 @@ TEST_P(FallbackSourceTest, ZombieIsReapedOnlyAfterWait) {
   ScopedChild child = ScopedChild::Fork([] { return 0; }, Plain());
   const pid_t pid = child.pid();
   recorder_->Watch(pid);
-  ASSERT_TRUE(WaitExitedNoReap(pid).has_value());
+  ASSERT_TRUE(pidscope::testing::WaitExitedNoReap(pid, kEventTimeout).has_value());
   auto truth = StatOf(pid);  // the zombie is still listed
   ASSERT_TRUE(truth.has_value());
   ASSERT_EQ(truth->state, 'Z');
@@ -514,7 +499,7 @@ TEST_P(FallbackSourceTest, ExitOfLeaderBeforeItsThreadsIsNotTheProcessExit) {
       << "exit reported while a thread still runs: " << recorder_->Describe(pid);
 
   WriteByte(go.write.get(), 1);
-  auto truth = WaitExitedNoReap(pid);
+  auto truth = pidscope::testing::WaitExitedNoReap(pid, kEventTimeout);
   ASSERT_TRUE(truth.has_value());
   ASSERT_EQ(truth->si_status, 5);
   ASSERT_TRUE(recorder_->PollUntilSeen(pid, EventAction::kExit)) << recorder_->Describe(pid);
@@ -562,7 +547,7 @@ TEST_P(FallbackSourceTest, ExecFromANonLeaderThreadKeepsTheProcess) {
       << "the old leader's death is not the process's exit: " << recorder_->Describe(pid);
 
   input.write.reset();  // cat exits 0
-  ASSERT_TRUE(WaitExitedNoReap(pid).has_value());
+  ASSERT_TRUE(pidscope::testing::WaitExitedNoReap(pid, kEventTimeout).has_value());
   ASSERT_TRUE(recorder_->PollUntilSeen(pid, EventAction::kExit)) << recorder_->Describe(pid);
   recorder_->PollFor(SettleTime());
   EXPECT_EQ(recorder_->Count(pid, EventAction::kExit), 1) << recorder_->Describe(pid);
@@ -578,7 +563,7 @@ TEST_P(FallbackSourceTest, ReusedPidEndsTheOldRecordFirst) {
   ScopedChild old_child = ScopedChild::Fork([] { return 0; }, Plain());
   const pid_t pid = old_child.pid();
   recorder_->Watch(pid);
-  ASSERT_TRUE(WaitExitedNoReap(pid).has_value());
+  ASSERT_TRUE(pidscope::testing::WaitExitedNoReap(pid, kEventTimeout).has_value());
   const uint64_t old_start = StatOf(pid)->start_ticks;
   ASSERT_TRUE(recorder_->PollUntilSeen(pid, EventAction::kExit)) << recorder_->Describe(pid);
   // Start times count in ticks: the new process must start in a later one.
@@ -640,7 +625,7 @@ TEST(NetlinkSource, ThreadsAreNotProcesses) {
       },
       Plain());
   recorder.Watch(child.pid());
-  ASSERT_TRUE(WaitExitedNoReap(child.pid()).has_value());
+  ASSERT_TRUE(pidscope::testing::WaitExitedNoReap(child.pid(), kEventTimeout).has_value());
   ASSERT_TRUE(recorder.PollUntilSeen(child.pid(), EventAction::kExit));
   EXPECT_EQ(recorder.Describe(child.pid()), "fork exit");
   EXPECT_EQ(recorder.Find(child.pid(), EventAction::kExit)->exit_code, 3);

@@ -197,22 +197,6 @@ uint64_t PidnsInodeOf(pid_t pid) {
   return st.st_ino;
 }
 
-// Waits (without reaping) until `pid`, a child of the test, has exited.
-std::optional<siginfo_t> WaitExitedNoReap(pid_t pid) {
-  std::optional<siginfo_t> result;
-  testing::WaitUntil(
-      [&] {
-        siginfo_t info{};
-        if (waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) {
-          result = info;
-          return true;
-        }
-        return false;
-      },
-      kSettle);
-  return result;
-}
-
 // What the model may be compared with the kernel on.
 enum Check : uint32_t {
   kCheckKey = 1 << 0,      // start time
@@ -746,7 +730,7 @@ TEST_P(LiveModelExecSources, ThreeExecsAreOneProcessThenItsExitCode) {
   EXPECT_EQ(live_->EventsAbout(pid, EventAction::kFork).size(), 1u) << live_->Describe(pid);
 
   Put(input.write.get(), '\n');  // `read` returns: exit 3
-  const auto exited = WaitExitedNoReap(pid);
+  const auto exited = pidscope::testing::WaitExitedNoReap(pid, kSettle);
   ASSERT_TRUE(exited.has_value());
   ASSERT_EQ(exited->si_code, CLD_EXITED);
   ASSERT_EQ(exited->si_status, 3);
@@ -812,7 +796,7 @@ TEST_P(LiveModelExecSources, NonLeaderThreadExecKeepsTheProcess) {
   EXPECT_EQ(live_->Find(tid), nullptr) << "a thread is no process";
 
   ASSERT_EQ(kill(pid, SIGKILL), 0);
-  ASSERT_TRUE(WaitExitedNoReap(pid).has_value());
+  ASSERT_TRUE(pidscope::testing::WaitExitedNoReap(pid, kSettle).has_value());
   ExpectSettled(pid);
   EXPECT_EQ(live_->Find(pid)->exit_signal, SIGKILL);
   ASSERT_TRUE(child.Wait(kSettle).has_value());
@@ -844,8 +828,8 @@ TEST_P(LiveModelEverySource, ExitCodeAndKillingSignal) {
 
   Release(go);
   ASSERT_EQ(kill(killed.pid(), SIGTERM), 0);
-  const auto code_truth = WaitExitedNoReap(code.pid());
-  const auto killed_truth = WaitExitedNoReap(killed.pid());
+  const auto code_truth = pidscope::testing::WaitExitedNoReap(code.pid(), kSettle);
+  const auto killed_truth = pidscope::testing::WaitExitedNoReap(killed.pid(), kSettle);
   ASSERT_TRUE(code_truth && killed_truth);
   ASSERT_EQ(code_truth->si_code, CLD_EXITED);
   ASSERT_EQ(killed_truth->si_code, CLD_KILLED);
@@ -971,27 +955,9 @@ TEST_P(LiveModelGroupSources, SetpgidMovesProcessesBetweenGroups) {
   EXPECT_EQ(live_->Find(joiner.pid())->sid, getsid(0)) << "setpgid does not change the session";
 }
 
-// A temporary directory, removed with what it holds.
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/pidscope-live-XXXXXX";
-    if (mkdtemp(name) == nullptr) std::abort();
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 TEST_P(LiveModelEverySource, SetuidAndASetuidExecChangeCredentials) {
   // A set-user-ID root copy of sleep, in a directory other users may enter.
-  TempDir dir;
+  pidscope::testing::TempDir dir("pidscope-live-");
   ASSERT_EQ(chmod(dir.path().c_str(), 0755), 0);
   const std::string suid_sleep = dir.path() + "/suid-sleep";
   std::filesystem::copy_file("/usr/bin/sleep", suid_sleep);
@@ -1052,7 +1018,7 @@ TEST_P(LiveModelEverySource, ExecutableIsTheFileTheKernelRuns) {
   // Through a symbolic link (like /bin on a merged-/usr system) and through a relative path: the
   // executable is the file the kernel runs, by an absolute path (ECS process.executable), as
   // /proc/<pid>/exe and therefore a snapshot show it.
-  TempDir dir;
+  pidscope::testing::TempDir dir("pidscope-live-");
   const std::string link = dir.path() + "/link-to-sleep";
   ASSERT_EQ(symlink("/usr/bin/sleep", link.c_str()), 0);
   ScopedChild via_link = ScopedChild::Spawn({link, "1000"}, Plain());

@@ -1,5 +1,7 @@
 #include "support/subprocess.hpp"
 
+#include <filesystem>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -145,6 +147,32 @@ bool WaitUntil(const std::function<bool()>& done, milliseconds timeout) {
     std::this_thread::sleep_for(milliseconds(5));
   }
   return true;
+}
+
+std::optional<siginfo_t> WaitExitedNoReap(pid_t pid, milliseconds timeout) {
+  std::optional<siginfo_t> result;
+  WaitUntil(
+      [&] {
+        siginfo_t info{};
+        if (waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) {
+          result = info;
+          return true;
+        }
+        return false;
+      },
+      timeout);
+  return result;
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string name = "/tmp/" + prefix + "XXXXXX";
+  if (mkdtemp(name.data()) == nullptr) std::abort();
+  path_ = name;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 // ---------------------------------------------------------------------------------------------

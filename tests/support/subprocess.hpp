@@ -9,6 +9,8 @@
 // read only to learn when a state has settled (exec'd, stopped, exited) and to find a tree.
 #pragma once
 
+#include <signal.h>
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -217,5 +219,20 @@ std::optional<std::string> ReadLink(const std::string& path);
 std::optional<uint64_t> StartTicks(pid_t pid);
 // Polls `done` every few milliseconds until it holds or `timeout` passes.
 bool WaitUntil(const std::function<bool()>& done, milliseconds timeout);
+// Waits (without reaping) until `pid`, a child of the caller, has exited; its waitid() report.
+std::optional<siginfo_t> WaitExitedNoReap(pid_t pid, milliseconds timeout);
+
+// A temporary directory /tmp/<prefix>XXXXXX, removed with what it holds.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "pidscope-test-");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace pidscope::testing
